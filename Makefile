@@ -1,0 +1,42 @@
+# bodytrace entry points. Everything a target needs (the Lambda emulator, Jaeger, the
+# Node.js runtime client) is installed and cached by scripts/ on first use.
+SHELL := /bin/bash
+export BODYTRACE_CACHE ?= $(HOME)/.cache/bodytrace
+
+.PHONY: all test unit e2e tools layer demo bench vet clean
+
+all: test
+
+## test: every test: unit tests, then end to end under the emulator with Jaeger.
+test: tools vet
+	go test -race -count=1 ./...
+
+## unit: the tests that need nothing installed.
+unit:
+	go test -race -count=1 -short ./...
+
+vet:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	go vet ./...
+
+## tools: install the emulator, build Jaeger, install the Node.js runtime client (cached).
+tools:
+	@scripts/install-rie.sh >/dev/null
+	@scripts/install-jaeger.sh >/dev/null
+	@scripts/install-ric.sh >/dev/null
+
+## layer: build layer/build/bodytrace-x86_64.zip and bodytrace-arm64.zip.
+layer:
+	scripts/build-layer.sh
+
+## demo: run the examples under the emulator with Jaeger and show what bodytrace recorded.
+demo: tools layer
+	scripts/demo.sh
+
+## bench: microbenchmarks of the hot paths.
+bench:
+	go test -run '^$$' -bench . -benchmem -count 6 ./internal/... | tee bench.txt
+
+clean:
+	rm -rf layer/build

@@ -1,0 +1,129 @@
+// Command bodytrace is the Lambda extension: it registers with the Extensions API, serves
+// the Runtime API proxy and the Telemetry API listener, and exports one trace per
+// invocation. This file is wiring only; the loop lives in internal/lifecycle.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/bodytrace/bodytrace/internal/config"
+	"github.com/bodytrace/bodytrace/internal/export"
+	"github.com/bodytrace/bodytrace/internal/extapi"
+	"github.com/bodytrace/bodytrace/internal/lifecycle"
+	"github.com/bodytrace/bodytrace/internal/runtimeproxy"
+	"github.com/bodytrace/bodytrace/internal/telemetry"
+)
+
+func main() {
+	started := time.Now()
+	cfg := config.Load(os.Getenv)
+	log := newLogger(cfg.LogLevel)
+	for _, p := range cfg.Problems {
+		log.Warn("config", "problem", p)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := run(ctx, started, cfg, log); err != nil {
+		log.Error("bodytrace stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Logger) error {
+	runtimeAPI := os.Getenv("AWS_LAMBDA_RUNTIME_API")
+	exp := newExporter(ctx, cfg, log)
+
+	var proxy *runtimeproxy.Proxy
+	ext := extapi.New(runtimeAPI)
+	loop := lifecycle.New(lifecycle.Config{
+		FlushTimeout:    cfg.FlushTimeout,
+		TelemetryWait:   cfg.TelemetryWait,
+		ResponseGrace:   cfg.ResponseGrace,
+		Started:         started,
+		RuntimeObserved: func() bool { return proxy != nil && proxy.Seen() },
+	}, ext, exp, log)
+
+	// The proxy listens before /register: the runtime starts as soon as every extension
+	// has registered, and the wrapper sends it here only if something is listening.
+	proxy = runtimeproxy.New(runtimeproxy.Config{Upstream: runtimeAPI, Logger: log, HeadLimit: runtimeproxy.DefaultCaptureLimit}, loop)
+	if srv, err := runtimeproxy.Listen(cfg.ProxyAddr, proxy); err != nil {
+		// Fail open: the wrapper finds nothing listening and leaves the runtime alone.
+		log.Warn("runtime API proxy not started; responses will not be observed", "addr", cfg.ProxyAddr, "err", err)
+	} else {
+		defer srv.Close(context.Background())
+	}
+
+	reg, err := ext.Register(ctx, filepath.Base(os.Args[0]), extapi.Invoke, extapi.Shutdown)
+	if err != nil {
+		return err
+	}
+	log.Info("registered", "function", reg.FunctionName, "events", reg.Events,
+		"proxy", cfg.ProxyAddr, "init_ms", strconv.FormatFloat(float64(time.Since(started).Microseconds())/1000, 'f', 2, 64))
+
+	subscribeTelemetry(ctx, cfg, runtimeAPI, ext.ID(), loop, log)
+	return loop.Run(ctx)
+}
+
+// subscribeTelemetry starts the listener and subscribes; without telemetry bodytrace
+// carries on with the proxy alone.
+func subscribeTelemetry(ctx context.Context, cfg config.Config, runtimeAPI, extID string, loop *lifecycle.Loop, log *slog.Logger) {
+	ln, err := telemetry.Listen(cfg.TelemetryAddr, loop.Telemetry, log)
+	if err != nil {
+		log.Warn("telemetry listener not started", "addr", cfg.TelemetryAddr, "err", err)
+		return
+	}
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil}}
+	sub, err := telemetry.Subscribe(ctx, client, runtimeAPI, extID, ln.URI(),
+		[]string{"platform", "function", "extension"}, telemetry.Buffering{})
+	switch {
+	case err != nil:
+		log.Warn("telemetry subscription failed; carrying on with the Runtime API proxy alone", "err", err)
+	case !sub.Supported:
+		log.Info("telemetry not supported here; carrying on with the Runtime API proxy alone")
+	default:
+		loop.SetTelemetry(true)
+		log.Debug("subscribed to telemetry", "schema", sub.Schema, "uri", ln.URI())
+	}
+	if err != nil || !sub.Supported {
+		_ = ln.Close(ctx)
+	}
+}
+
+func newExporter(ctx context.Context, cfg config.Config, log *slog.Logger) *export.Exporter {
+	ecfg := export.Config{
+		OTLP:     cfg.OTLP,
+		Protocol: cfg.Protocol,
+		Function: export.Function{
+			Name:    os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
+			Version: os.Getenv("AWS_LAMBDA_FUNCTION_VERSION"),
+			Region:  os.Getenv("AWS_REGION"),
+		},
+	}
+	if mb, err := strconv.Atoi(os.Getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")); err == nil {
+		ecfg.Function.MemoryMB = mb
+	}
+	if cfg.Summary {
+		ecfg.Summary = os.Stdout
+	}
+	exp, err := export.New(ctx, ecfg)
+	if err != nil {
+		// Never fail init over our own configuration: fall back to summary lines.
+		log.Warn("OTLP exporter not available; writing summary lines instead", "err", err)
+		exp, _ = export.New(ctx, export.Config{Summary: os.Stdout, Function: ecfg.Function})
+	}
+	return exp
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: l})).With("ext", "bodytrace")
+}

@@ -1,0 +1,136 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the extension's configuration.
+type Config struct {
+	// ProxyAddr is where the Runtime API proxy listens (BODYTRACE_PROXY_PORT, on 127.0.0.1).
+	ProxyAddr string
+	// TelemetryAddr is where the Telemetry API listener binds (BODYTRACE_TELEMETRY_PORT).
+	TelemetryAddr string
+	// OTLP is true when an OTLP endpoint is configured (OTEL_EXPORTER_OTLP_ENDPOINT or
+	// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT); the SDK reads the rest of OTEL_* itself.
+	OTLP bool
+	// Protocol is OTEL_EXPORTER_OTLP_TRACES_PROTOCOL or OTEL_EXPORTER_OTLP_PROTOCOL: grpc or http/protobuf.
+	Protocol string
+	// Summary writes one JSON line per invocation to the extension's log (BODYTRACE_SUMMARY:
+	// auto = only when no OTLP endpoint is set, on, off).
+	Summary bool
+	// FlushTimeout bounds the flush before the extension's next /next (BODYTRACE_FLUSH_TIMEOUT).
+	FlushTimeout time.Duration
+	// TelemetryWait bounds how long a finished response waits for platform.runtimeDone (BODYTRACE_TELEMETRY_WAIT).
+	TelemetryWait time.Duration
+	// ResponseGrace is how long past the invocation's deadline the extension waits for the response.
+	ResponseGrace time.Duration
+	// LogLevel is BODYTRACE_LOG_LEVEL: debug, info, warn, error.
+	LogLevel string
+	// ServiceName is OTEL_SERVICE_NAME or the function's name.
+	ServiceName string
+
+	// Problems lists each invalid setting, named with its accepted values, for the log.
+	Problems []string
+}
+
+// Defaults for every setting.
+const (
+	DefaultProxyPort     = 9140
+	DefaultFlushTimeout  = time.Second
+	DefaultTelemetryWait = 150 * time.Millisecond
+	DefaultResponseGrace = 500 * time.Millisecond
+)
+
+// Load reads the configuration through getenv (os.Getenv in production).
+func Load(getenv func(string) string) Config {
+	c := Config{
+		FlushTimeout:  DefaultFlushTimeout,
+		TelemetryWait: DefaultTelemetryWait,
+		ResponseGrace: DefaultResponseGrace,
+		LogLevel:      "info",
+		Protocol:      "http/protobuf",
+	}
+	r := reader{getenv: getenv, c: &c}
+	c.ProxyAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(r.port("BODYTRACE_PROXY_PORT", DefaultProxyPort)))
+	c.TelemetryAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(r.port("BODYTRACE_TELEMETRY_PORT", 0)))
+	c.OTLP = getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != ""
+	proto := getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+	name := "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
+	if proto == "" {
+		proto, name = getenv("OTEL_EXPORTER_OTLP_PROTOCOL"), "OTEL_EXPORTER_OTLP_PROTOCOL"
+	}
+	c.Protocol = r.oneOf(name, proto, c.Protocol, "grpc", "http/protobuf")
+	switch r.oneOf("BODYTRACE_SUMMARY", getenv("BODYTRACE_SUMMARY"), "auto", "auto", "on", "off") {
+	case "on":
+		c.Summary = true
+	case "auto":
+		c.Summary = !c.OTLP
+	}
+	c.FlushTimeout = r.duration("BODYTRACE_FLUSH_TIMEOUT", c.FlushTimeout, time.Millisecond, 30*time.Second)
+	c.TelemetryWait = r.duration("BODYTRACE_TELEMETRY_WAIT", c.TelemetryWait, 0, 10*time.Second)
+	c.LogLevel = r.oneOf("BODYTRACE_LOG_LEVEL", getenv("BODYTRACE_LOG_LEVEL"), c.LogLevel, "debug", "info", "warn", "error")
+	c.ServiceName = getenv("OTEL_SERVICE_NAME")
+	if c.ServiceName == "" {
+		c.ServiceName = getenv("AWS_LAMBDA_FUNCTION_NAME")
+	}
+	return c
+}
+
+type reader struct {
+	getenv func(string) string
+	c      *Config
+}
+
+func (r reader) problem(format string, args ...any) {
+	r.c.Problems = append(r.c.Problems, fmt.Sprintf(format, args...))
+}
+
+func (r reader) port(name string, def int) int {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 65535 {
+		r.problem("%s=%q is not a port: use a number from 1 to 65535; using %d", name, v, def)
+		return def
+	}
+	return n
+}
+
+func (r reader) oneOf(name, v, def string, accepted ...string) string {
+	v = strings.ToLower(strings.TrimSpace(v))
+	if v == "" {
+		return def
+	}
+	for _, a := range accepted {
+		if v == a {
+			return v
+		}
+	}
+	r.problem("%s=%q is not valid: use one of %s; using %q", name, v, strings.Join(accepted, ", "), def)
+	return def
+}
+
+func (r reader) duration(name string, def, min, max time.Duration) time.Duration {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		// A bare number is read as milliseconds, the unit Lambda's own settings use.
+		if n, nerr := strconv.Atoi(v); nerr == nil {
+			d, err = time.Duration(n)*time.Millisecond, nil
+		}
+	}
+	if err != nil || d < min || d > max {
+		r.problem("%s=%q is not valid: use a duration from %v to %v such as 250ms or 2s; using %v", name, v, min, max, def)
+		return def
+	}
+	return d
+}

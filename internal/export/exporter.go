@@ -1,0 +1,188 @@
+package export
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/bodytrace/bodytrace/internal/invocation"
+)
+
+// Function describes the Lambda function the extension runs beside.
+type Function struct {
+	Name, Version, Region string
+	MemoryMB              int
+}
+
+// Config chooses where records go.
+type Config struct {
+	// OTLP enables the OTLP exporter; its endpoint, headers and so on come from the
+	// standard OTEL_EXPORTER_OTLP_* variables, which the SDK reads itself.
+	OTLP bool
+	// Protocol is "http/protobuf" (default) or "grpc".
+	Protocol string
+	// Summary, when not nil, receives one JSON line per invocation.
+	Summary io.Writer
+	// Sampler overrides the SDK's sampler; nil keeps every trace (a parent's "not
+	// sampled" flag must not hide a lost body) unless OTEL_TRACES_SAMPLER says otherwise.
+	Sampler sdktrace.Sampler
+	// SpanExporter replaces the OTLP exporter (tests, alternative backends).
+	SpanExporter sdktrace.SpanExporter
+	Function     Function
+	// Remember is how many finished invocations are remembered for late platform.report events.
+	Remember int
+}
+
+// Exporter emits finished invocations. Safe for concurrent use.
+type Exporter struct {
+	cfg      Config
+	provider *sdktrace.TracerProvider // nil when only summaries are written
+	tracer   trace.Tracer
+
+	mu       sync.Mutex
+	finished map[string]trace.SpanContext
+	order    []string
+	summary  sync.Mutex // one summary line at a time
+}
+
+// New builds the exporter. It never dials: OTLP connections are made on first export.
+func New(ctx context.Context, cfg Config) (*Exporter, error) {
+	if cfg.Remember <= 0 {
+		cfg.Remember = 256
+	}
+	e := &Exporter{cfg: cfg, finished: map[string]trace.SpanContext{}}
+	exp := cfg.SpanExporter
+	if exp == nil && cfg.OTLP {
+		var err error
+		switch cfg.Protocol {
+		case "grpc":
+			exp, err = otlptracegrpc.New(ctx)
+		default:
+			exp, err = otlptracehttp.New(ctx)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("create OTLP %s exporter: %w", cfg.Protocol, err)
+		}
+	}
+	if exp == nil {
+		return e, nil
+	}
+	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(resourceAttrs(cfg.Function)...))
+	if err != nil {
+		// A schema conflict between SDK defaults and ours is not worth losing traces over.
+		res = resource.NewSchemaless(resourceAttrs(cfg.Function)...)
+	}
+	opts := []sdktrace.TracerProviderOption{sdktrace.WithBatcher(exp), sdktrace.WithResource(res)}
+	if cfg.Sampler != nil {
+		opts = append(opts, sdktrace.WithSampler(cfg.Sampler))
+	}
+	e.provider = sdktrace.NewTracerProvider(opts...)
+	e.tracer = e.provider.Tracer("github.com/bodytrace/bodytrace")
+	return e, nil
+}
+
+func resourceAttrs(fn Function) []attribute.KeyValue {
+	attrs := []attribute.KeyValue{semconv.CloudProviderAWS, semconv.CloudPlatformAWSLambda}
+	if fn.Name != "" {
+		attrs = append(attrs, semconv.FaaSName(fn.Name))
+	}
+	if fn.Version != "" {
+		attrs = append(attrs, semconv.FaaSVersion(fn.Version))
+	}
+	if fn.Region != "" {
+		attrs = append(attrs, semconv.CloudRegion(fn.Region))
+	}
+	if fn.MemoryMB > 0 {
+		attrs = append(attrs, semconv.FaaSMaxMemory(fn.MemoryMB*1024*1024))
+	}
+	return attrs
+}
+
+// Export emits one finished invocation and returns its trace id ("" without a tracer).
+// Spans are queued; Flush sends them.
+func (e *Exporter) Export(r invocation.Record) string {
+	v := r.Judge()
+	traceID := ""
+	if e.tracer != nil {
+		sc := emit(e.tracer, &r, v, e.cfg.Function)
+		traceID = sc.TraceID().String()
+		e.remember(r.RequestID, sc)
+	}
+	if e.cfg.Summary != nil {
+		line, _ := json.Marshal(NewSummary(&r, v, traceID))
+		e.summary.Lock()
+		_, _ = e.cfg.Summary.Write(append(line, '\n'))
+		e.summary.Unlock()
+	}
+	return traceID
+}
+
+// Late records a platform.report that arrived after its invocation was exported, as a
+// span of the same trace. It reports false when the invocation is no longer remembered.
+func (e *Exporter) Late(requestID string, rp invocation.Report) bool {
+	e.mu.Lock()
+	sc, ok := e.finished[requestID]
+	e.mu.Unlock()
+	if !ok || e.tracer == nil {
+		return false
+	}
+	report(trace.ContextWithSpanContext(context.Background(), sc), e.tracer, &rp)
+	return true
+}
+
+func (e *Exporter) remember(id string, sc trace.SpanContext) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.finished[id] = sc
+	e.order = append(e.order, id)
+	if len(e.order) > e.cfg.Remember {
+		delete(e.finished, e.order[0])
+		e.order = e.order[1:]
+	}
+}
+
+// Flush sends everything queued, giving up when ctx ends.
+func (e *Exporter) Flush(ctx context.Context) error {
+	if e.provider == nil {
+		return nil
+	}
+	if err := e.provider.ForceFlush(ctx); err != nil {
+		return fmt.Errorf("flush spans: %w", err)
+	}
+	return nil
+}
+
+// Shutdown flushes and releases the exporter; ctx bounds it.
+func (e *Exporter) Shutdown(ctx context.Context) error {
+	if e.provider == nil {
+		return nil
+	}
+	err := e.provider.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("shutdown exporter: spans still pending at the deadline: %w", err)
+	}
+	if err != nil {
+		return fmt.Errorf("shutdown exporter: %w", err)
+	}
+	return nil
+}
+
+// since reports durations in milliseconds with microsecond precision, for summaries.
+func since(a, b time.Time) float64 {
+	if a.IsZero() || b.IsZero() {
+		return 0
+	}
+	return float64(b.Sub(a).Microseconds()) / 1000
+}

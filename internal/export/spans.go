@@ -1,0 +1,313 @@
+package export
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/bodytrace/bodytrace/internal/invocation"
+)
+
+// Attribute keys in the bodytrace namespace, for what semantic conventions do not name.
+const (
+	keyVerdict = attribute.Key("bodytrace.verdict")
+	keyLostAt  = attribute.Key("bodytrace.lost_at")
+	keyReason  = attribute.Key("bodytrace.reason")
+	keyPrefix  = "bodytrace."
+)
+
+// spanNames are the names of the spans of one invocation's trace.
+const (
+	spanInvoke      = "invoke"
+	spanInit        = "init"
+	spanRequest     = "request"
+	spanResponse    = "response"
+	spanStream      = "stream"
+	spanRuntimeDone = "platform.runtimeDone"
+	spanReport      = "platform.report"
+)
+
+// parentContext continues the caller's trace: W3C traceparent from the event's headers
+// first, then the X-Ray trace id Lambda passes with the invocation.
+func parentContext(r *invocation.Record) context.Context {
+	ctx := context.Background()
+	var candidates []func() (trace.SpanContext, bool)
+	if r.Request != nil {
+		candidates = append(candidates,
+			func() (trace.SpanContext, bool) { return parseTraceParent(r.Request.TraceParent) },
+			func() (trace.SpanContext, bool) { return parseXRay(r.Request.XRayTraceID) })
+	}
+	if r.Invoke != nil {
+		candidates = append(candidates, func() (trace.SpanContext, bool) { return parseXRay(r.Invoke.XRayTraceID) })
+	}
+	for _, c := range candidates {
+		if sc, ok := c(); ok {
+			return trace.ContextWithRemoteSpanContext(ctx, sc)
+		}
+	}
+	return ctx
+}
+
+// parseTraceParent reads a W3C traceparent header: version-traceid-spanid-flags.
+func parseTraceParent(h string) (trace.SpanContext, bool) {
+	parts := strings.Split(strings.TrimSpace(h), "-")
+	if len(parts) != 4 || len(parts[0]) != 2 || parts[0] == "ff" {
+		return trace.SpanContext{}, false
+	}
+	tid, err1 := trace.TraceIDFromHex(parts[1])
+	sid, err2 := trace.SpanIDFromHex(parts[2])
+	if err1 != nil || err2 != nil || len(parts[3]) != 2 {
+		return trace.SpanContext{}, false
+	}
+	flags := trace.TraceFlags(0)
+	if parts[3][1]&1 == 1 { // the last hex digit's low bit is "sampled"
+		flags = trace.FlagsSampled
+	}
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: flags, Remote: true})
+	return sc, sc.IsValid()
+}
+
+// parseXRay reads an X-Ray trace header: Root=1-<8 hex time>-<24 hex>;Parent=<16 hex>;Sampled=0|1.
+func parseXRay(h string) (trace.SpanContext, bool) {
+	var root, parent, sampled string
+	for _, field := range strings.Split(h, ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(field), "=")
+		switch k {
+		case "Root":
+			root = v
+		case "Parent":
+			parent = v
+		case "Sampled":
+			sampled = v
+		}
+	}
+	segs := strings.Split(root, "-")
+	if len(segs) != 3 || segs[0] != "1" {
+		return trace.SpanContext{}, false
+	}
+	tid, err := trace.TraceIDFromHex(segs[1] + segs[2])
+	if err != nil {
+		return trace.SpanContext{}, false
+	}
+	cfg := trace.SpanContextConfig{TraceID: tid, Remote: true}
+	if sampled == "1" {
+		cfg.TraceFlags = trace.FlagsSampled
+	}
+	if sid, err := trace.SpanIDFromHex(parent); err == nil {
+		cfg.SpanID = sid
+	} else {
+		// X-Ray without a parent segment: keep the trace id, with a span id from the root.
+		copy(cfg.SpanID[:], tid[8:])
+	}
+	sc := trace.NewSpanContext(cfg)
+	return sc, sc.IsValid()
+}
+
+// emit records one invocation as a trace and returns the root span's context.
+func emit(tracer trace.Tracer, r *invocation.Record, v invocation.Verdict, fn Function) trace.SpanContext {
+	start, end := bounds(r)
+	attrs := []attribute.KeyValue{
+		semconv.FaaSInvocationID(r.RequestID),
+		semconv.FaaSColdstart(r.ColdStart),
+		keyVerdict.String(v.Verdict),
+		attribute.Bool(keyPrefix+"observed.runtime_api", r.Observed.RuntimeAPI),
+		attribute.Bool(keyPrefix+"observed.telemetry", r.Observed.Telemetry),
+	}
+	if fn.Name != "" {
+		attrs = append(attrs, semconv.FaaSName(fn.Name))
+	}
+	if v.LostAt != "" {
+		attrs = append(attrs, keyLostAt.String(v.LostAt))
+	}
+	if v.Reason != "" {
+		attrs = append(attrs, keyReason.String(v.Reason))
+	}
+	if q := r.Request; q != nil {
+		attrs = append(attrs, trigger(q.Trigger), attribute.String(keyPrefix+"trigger", string(q.Trigger)))
+		if q.Method != "" {
+			attrs = append(attrs, semconv.HTTPRequestMethodKey.String(q.Method))
+		}
+		if q.Path != "" {
+			attrs = append(attrs, semconv.URLPath(q.Path))
+		}
+	}
+	if p := r.Response; p != nil {
+		if p.HTTP {
+			attrs = append(attrs, semconv.HTTPResponseStatusCode(p.StatusCode))
+		}
+		if p.BodyBytes >= 0 {
+			attrs = append(attrs, semconv.HTTPResponseBodySize(int(p.BodyBytes)))
+		}
+	}
+	ctx, root := tracer.Start(parentContext(r), spanInvoke+" "+fn.Name,
+		trace.WithSpanKind(trace.SpanKindServer), trace.WithTimestamp(start), trace.WithAttributes(attrs...))
+	lostSpan := root
+	if v.Lost() {
+		root.SetStatus(codes.Error, v.Reason)
+	}
+
+	if in := r.Init; r.ColdStart && in != nil {
+		child(ctx, tracer, spanInit, in.Start, in.End,
+			attribute.String(keyPrefix+"init.type", in.Type),
+			attribute.String(keyPrefix+"init.status", in.Status),
+			attribute.String(keyPrefix+"init.source", in.Source))
+	}
+	if q := r.Request; q != nil {
+		child(ctx, tracer, spanRequest, start, q.At,
+			attribute.String(keyPrefix+"trigger", string(q.Trigger)),
+			semconv.HTTPRequestBodySize(int(q.EventBytes)),
+			attribute.Int64(keyPrefix+"bytes.event", q.EventBytes),
+			attribute.Bool(keyPrefix+"request.if_none_match", q.IfNoneMatch),
+			attribute.Bool(keyPrefix+"request.if_modified_since", q.IfModifiedSince))
+	}
+	if p := r.Response; p != nil {
+		rctx, rs := tracer.Start(ctx, spanResponse, trace.WithTimestamp(p.Start), trace.WithAttributes(responseAttrs(p)...))
+		lostSpan = rs
+		if p.Mode == invocation.ModeStreaming {
+			first := p.FirstByte
+			if first.IsZero() {
+				first = p.End
+			}
+			ss := child(rctx, tracer, spanStream, p.Start, p.End,
+				attribute.Int64(keyPrefix+"stream.ttfb_us", first.Sub(p.Start).Microseconds()),
+				attribute.Int(keyPrefix+"stream.chunks", p.Chunks),
+				attribute.Int64(keyPrefix+"bytes.stream", p.WireBytes),
+				attribute.String(keyPrefix+"stream.error_type", p.ErrorType))
+			if v.LostAt == "streaming" {
+				lostSpan = ss
+			}
+		}
+		rs.End(trace.WithTimestamp(p.End))
+	}
+	if d := r.Platform.RuntimeDone; d != nil {
+		attrs := []attribute.KeyValue{
+			attribute.String(keyPrefix+"platform.status", d.Status),
+			attribute.String(keyPrefix+"platform.error_type", d.ErrorType),
+			attribute.Float64(keyPrefix+"platform.duration_ms", d.DurationMs),
+		}
+		if d.ProducedBytes != nil {
+			attrs = append(attrs, attribute.Int64(keyPrefix+"bytes.produced", *d.ProducedBytes))
+		}
+		if d.ResponseLatencyMs != nil {
+			attrs = append(attrs, attribute.Float64(keyPrefix+"platform.response_latency_ms", *d.ResponseLatencyMs))
+		}
+		if d.ResponseDurationMs != nil {
+			attrs = append(attrs, attribute.Float64(keyPrefix+"platform.response_duration_ms", *d.ResponseDurationMs))
+		}
+		s := child(ctx, tracer, spanRuntimeDone, d.At.Add(-ms(d.DurationMs)), d.At, attrs...)
+		if v.LostAt == "platform" {
+			lostSpan = s
+		}
+	}
+	if rp := r.Platform.Report; rp != nil {
+		report(ctx, tracer, rp)
+	}
+	if v.Lost() {
+		lostSpan.AddEvent("bodytrace.lost", trace.WithTimestamp(end), trace.WithAttributes(keyLostAt.String(v.LostAt), keyReason.String(v.Reason)))
+	}
+	root.End(trace.WithTimestamp(end))
+	return root.SpanContext()
+}
+
+// report records platform.report as a child of the invocation; it may arrive after the
+// rest of the trace was exported (standard Lambda sends it after the extensions' /next).
+func report(ctx context.Context, tracer trace.Tracer, rp *invocation.Report) {
+	attrs := []attribute.KeyValue{
+		attribute.String(keyPrefix+"platform.status", rp.Status),
+		attribute.Float64(keyPrefix+"platform.duration_ms", rp.DurationMs),
+		attribute.Float64(keyPrefix+"platform.billed_duration_ms", rp.BilledDurationMs),
+		attribute.Int64(keyPrefix+"platform.memory_size_mb", rp.MemorySizeMB),
+		attribute.Int64(keyPrefix+"platform.max_memory_used_mb", rp.MaxMemoryUsedMB),
+	}
+	if rp.ErrorType != "" {
+		attrs = append(attrs, attribute.String(keyPrefix+"platform.error_type", rp.ErrorType))
+	}
+	if rp.InitDurationMs != nil {
+		attrs = append(attrs, attribute.Float64(keyPrefix+"platform.init_duration_ms", *rp.InitDurationMs))
+	}
+	child(ctx, tracer, spanReport, rp.At.Add(-ms(rp.DurationMs)), rp.At, attrs...)
+}
+
+func responseAttrs(p *invocation.Response) []attribute.KeyValue {
+	attrs := []attribute.KeyValue{
+		attribute.String(keyPrefix+"response.mode", string(p.Mode)),
+		attribute.Int64(keyPrefix+"bytes.response", p.WireBytes),
+		attribute.Int(keyPrefix+"runtime_api.status", p.Upstream),
+	}
+	if p.BodyBytes >= 0 {
+		attrs = append(attrs, attribute.Int64(keyPrefix+"bytes.body", p.BodyBytes), semconv.HTTPResponseBodySize(int(p.BodyBytes)))
+	}
+	if p.HTTP {
+		attrs = append(attrs,
+			semconv.HTTPResponseStatusCode(p.StatusCode),
+			attribute.Bool(keyPrefix+"response.is_base64_encoded", p.IsBase64Encoded))
+		for k, v := range map[string]string{"content_length": p.ContentLength, "content_encoding": p.ContentEncoding, "content_type": p.ContentType} {
+			if v != "" {
+				attrs = append(attrs, attribute.String(keyPrefix+"response.header."+k, v))
+			}
+		}
+	}
+	if p.ErrorType != "" {
+		attrs = append(attrs, attribute.String(keyPrefix+"response.error_type", p.ErrorType))
+	}
+	if p.Cut != "" {
+		attrs = append(attrs, attribute.String(keyPrefix+"response.cut", p.Cut))
+	}
+	return attrs
+}
+
+func child(ctx context.Context, tracer trace.Tracer, name string, start, end time.Time, attrs ...attribute.KeyValue) trace.Span {
+	if end.Before(start) {
+		end = start
+	}
+	_, s := tracer.Start(ctx, name, trace.WithTimestamp(start), trace.WithAttributes(attrs...))
+	s.End(trace.WithTimestamp(end))
+	return s
+}
+
+func trigger(t invocation.Trigger) attribute.KeyValue {
+	if t.HTTP() {
+		return semconv.FaaSTriggerHTTP
+	}
+	return semconv.FaaSTriggerOther
+}
+
+// bounds returns the invocation's first and last observed moments.
+func bounds(r *invocation.Record) (time.Time, time.Time) {
+	start, end := r.Started, r.Started
+	see := func(t time.Time) {
+		if t.IsZero() {
+			return
+		}
+		if t.Before(start) || start.IsZero() {
+			start = t
+		}
+		if t.After(end) {
+			end = t
+		}
+	}
+	if r.Invoke != nil {
+		see(r.Invoke.At)
+	}
+	if r.Request != nil {
+		see(r.Request.At)
+	}
+	if p := r.Response; p != nil {
+		see(p.Start)
+		see(p.End)
+	}
+	if s := r.Platform.Start; s != nil {
+		see(*s)
+	}
+	if d := r.Platform.RuntimeDone; d != nil {
+		see(d.At)
+	}
+	return start, end
+}
+
+func ms(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }

@@ -1,0 +1,78 @@
+package export
+
+import (
+	"time"
+
+	"github.com/bodytrace/bodytrace/internal/invocation"
+)
+
+// SummaryVersion is the version of the summary line's format.
+const SummaryVersion = 1
+
+// Summary is the compact JSON line written per invocation: the verdict and the bytes at
+// each checkpoint. Its field names are a public format (read by the bodytrace command).
+type Summary struct {
+	Type      string    `json:"type"` // always "bodytrace.invocation"
+	Version   int       `json:"v"`
+	Time      time.Time `json:"time"`
+	RequestID string    `json:"requestId"`
+	TraceID   string    `json:"traceId,omitempty"`
+	ColdStart bool      `json:"coldStart,omitempty"`
+	Trigger   string    `json:"trigger,omitempty"`
+	Method    string    `json:"method,omitempty"`
+	Path      string    `json:"path,omitempty"`
+	Status    int       `json:"status,omitempty"`
+	Mode      string    `json:"mode,omitempty"`
+	Verdict   string    `json:"verdict"`
+	LostAt    string    `json:"lostAt,omitempty"`
+	Reason    string    `json:"reason,omitempty"`
+	Bytes     Bytes     `json:"bytes"`
+	// DurationMs runs from the first to the last moment bodytrace observed.
+	DurationMs float64  `json:"durationMs"`
+	Observed   []string `json:"observed"`
+}
+
+// Bytes are the byte counts at each checkpoint; nil means not observed.
+type Bytes struct {
+	Event    *int64 `json:"event,omitempty"`
+	Response *int64 `json:"response,omitempty"` // on the wire to the Runtime API, prelude included
+	Body     *int64 `json:"body,omitempty"`     // decoded HTTP body (or whole payload)
+	Produced *int64 `json:"produced,omitempty"` // platform.runtimeDone producedBytes
+}
+
+// NewSummary builds the summary line of a record.
+func NewSummary(r *invocation.Record, v invocation.Verdict, traceID string) Summary {
+	start, end := bounds(r)
+	s := Summary{
+		Type: "bodytrace.invocation", Version: SummaryVersion, Time: start.UTC(),
+		RequestID: r.RequestID, TraceID: traceID, ColdStart: r.ColdStart,
+		Verdict: v.Verdict, LostAt: v.LostAt, Reason: v.Reason,
+		DurationMs: since(start, end), Observed: []string{},
+	}
+	if r.Observed.RuntimeAPI {
+		s.Observed = append(s.Observed, "runtime-api")
+	}
+	if r.Observed.Telemetry {
+		s.Observed = append(s.Observed, "telemetry")
+	}
+	if q := r.Request; q != nil {
+		s.Trigger, s.Method, s.Path = string(q.Trigger), q.Method, q.Path
+		s.Bytes.Event = ptr(q.EventBytes)
+	}
+	if p := r.Response; p != nil {
+		s.Mode = string(p.Mode)
+		s.Bytes.Response = ptr(p.WireBytes)
+		if p.BodyBytes >= 0 {
+			s.Bytes.Body = ptr(p.BodyBytes)
+		}
+		if p.HTTP {
+			s.Status = p.StatusCode
+		}
+	}
+	if d := r.Platform.RuntimeDone; d != nil && d.ProducedBytes != nil {
+		s.Bytes.Produced = ptr(*d.ProducedBytes)
+	}
+	return s
+}
+
+func ptr(n int64) *int64 { return &n }

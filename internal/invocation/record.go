@@ -1,0 +1,163 @@
+package invocation
+
+import (
+	"time"
+)
+
+// Record is everything observed about one invocation. Each source fills its own part; a
+// nil part means that source said nothing (yet) about this request id.
+type Record struct {
+	RequestID string
+	// Started is the earliest moment any source saw the invocation.
+	Started time.Time
+	// ColdStart is true for the first invocation of an execution environment.
+	ColdStart bool
+	Init      *Init
+
+	Invoke   *Invoke   // Extensions API INVOKE event (standard Lambda only)
+	Request  *Request  // Runtime API proxy: the event the runtime received
+	Response *Response // Runtime API proxy: what the runtime sent back
+	Platform Platform  // Telemetry API
+
+	// Steps are the stages the function reported through step lines.
+	Steps []Step
+
+	// Observed says which sources were able to see this invocation at all, so the
+	// verdict can tell "not seen" apart from "seen empty".
+	Observed Observed
+}
+
+// Observed names the sources that were in place for an invocation.
+type Observed struct {
+	RuntimeAPI bool // a runtime talked to the Runtime API through the proxy
+	Telemetry  bool // the Telemetry API subscription is delivering
+}
+
+// Invoke is the Extensions API INVOKE event.
+type Invoke struct {
+	At                 time.Time
+	Deadline           time.Time
+	InvokedFunctionARN string
+	XRayTraceID        string // tracing.value when tracing.type is X-Amzn-Trace-Id
+}
+
+// Init is the execution environment's initialisation, reported on its first invocation.
+type Init struct {
+	Start, End time.Time
+	Type       string // on-demand, provisioned-concurrency, snap-start, lambda-managed-instances
+	Status     string // from platform.initRuntimeDone / initReport, when telemetry delivers it
+	ErrorType  string
+	Source     string // "telemetry" or "extension" (process start to the runtime's first /next)
+}
+
+// Platform is what the Telemetry API said about the invocation.
+type Platform struct {
+	Start       *time.Time
+	RuntimeDone *RuntimeDone
+	Report      *Report
+}
+
+// RuntimeDone is platform.runtimeDone: the runtime finished the invocation.
+type RuntimeDone struct {
+	At                 time.Time
+	Status             string // success, failure, error, timeout
+	ErrorType          string
+	DurationMs         float64
+	ProducedBytes      *int64
+	ResponseLatencyMs  *float64
+	ResponseDurationMs *float64
+}
+
+// Report is platform.report: the invoke phase ended.
+type Report struct {
+	At               time.Time
+	Status           string
+	ErrorType        string
+	DurationMs       float64
+	BilledDurationMs float64
+	MemorySizeMB     int64
+	MaxMemoryUsedMB  int64
+	InitDurationMs   *float64
+}
+
+// Step is one stage a function reported through a step line.
+type Step struct {
+	At     time.Time
+	Name   string
+	Phase  string
+	Bytes  int64
+	Status int
+	Note   string
+}
+
+// Request is the event as the runtime received it from /invocation/next.
+type Request struct {
+	At          time.Time // the runtime received it
+	EventBytes  int64
+	Trigger     Trigger
+	Method      string
+	Path        string
+	// IfNoneMatch and IfModifiedSince record conditional request headers (a 304 answer to one is empty by design).
+	IfNoneMatch     bool
+	IfModifiedSince bool
+	TraceParent     string // W3C traceparent from the event's HTTP headers
+	XRayTraceID     string // Lambda-Runtime-Trace-Id
+	FunctionARN     string
+	Deadline        time.Time
+}
+
+// Trigger is the shape of the event that started the invocation.
+type Trigger string
+
+// Triggers bodytrace recognises; anything else is Direct.
+const (
+	TriggerAPIGatewayV1 Trigger = "api-gateway-v1"
+	TriggerAPIGatewayV2 Trigger = "api-gateway-v2"
+	TriggerFunctionURL  Trigger = "function-url"
+	TriggerALB          Trigger = "alb"
+	TriggerDirect       Trigger = "direct"
+)
+
+// HTTP reports whether the trigger carries HTTP requests and expects HTTP-shaped results.
+func (t Trigger) HTTP() bool { return t != TriggerDirect && t != "" }
+
+// Mode is how the runtime sent its result.
+type Mode string
+
+// Result modes seen on the Runtime API.
+const (
+	ModeBuffered  Mode = "buffered"
+	ModeStreaming Mode = "streaming"
+	ModeError     Mode = "error"      // POST /invocation/{id}/error
+	ModeInitError Mode = "init-error" // POST /init/error
+)
+
+// Response is what the runtime sent to /invocation/{id}/response or /error.
+type Response struct {
+	Mode      Mode
+	Start     time.Time
+	FirstByte time.Time // zero when no body byte arrived
+	End       time.Time
+	// WireBytes is every byte the runtime sent, prelude included.
+	WireBytes int64
+	Chunks    int
+	// Upstream is the Runtime API's answer status (202 accepted, 413 too large, ...).
+	Upstream    int
+	UpstreamErr string
+	Cut         string // the runtime's body ended with an error (connection reset, ...)
+
+	// HTTP-shaped results (API Gateway, function URL, ALB; a function-URL stream's prelude).
+	HTTP            bool
+	StatusCode      int
+	ContentLength   string
+	ContentEncoding string
+	ContentType     string
+	IsBase64Encoded bool
+	// BodyBytes is the decoded body length for HTTP-shaped results, or the payload size otherwise;
+	// -1 when it could not be determined (result larger than the capture).
+	BodyBytes int64
+
+	// ErrorType comes from the /error route's header or a stream's error trailer.
+	ErrorType string
+	ErrorBody string
+}

@@ -1,0 +1,105 @@
+package invocation
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+)
+
+// httpResult is the HTTP-shaped result API Gateway, function URLs and ALB accept, and the
+// prelude of a function-URL stream (which has no body field).
+type httpResult struct {
+	StatusCode        *int                `json:"statusCode"`
+	Headers           map[string]string   `json:"headers"`
+	MultiValueHeaders map[string][]string `json:"multiValueHeaders"`
+	Body              *string             `json:"body"`
+	IsBase64Encoded   bool                `json:"isBase64Encoded"`
+}
+
+func (h httpResult) header(name string) string {
+	for k, v := range h.Headers {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	for k, v := range h.MultiValueHeaders {
+		if strings.EqualFold(k, name) && len(v) > 0 {
+			return v[0]
+		}
+	}
+	return ""
+}
+
+func (r *Response) setHTTP(h httpResult) {
+	r.HTTP = true
+	r.StatusCode = *h.StatusCode
+	r.ContentLength = h.header("Content-Length")
+	r.ContentEncoding = h.header("Content-Encoding")
+	r.ContentType = h.header("Content-Type")
+	r.IsBase64Encoded = h.IsBase64Encoded
+}
+
+// ParseBuffered fills the HTTP fields and the body length of a buffered result. complete
+// is false when only the first part of the result was captured; then BodyBytes is -1
+// unless the result is not HTTP-shaped. For HTTP triggers a result that is not
+// HTTP-shaped is sent as a 200 whose body is the result itself, as API Gateway v2 and
+// function URLs do.
+func (r *Response) ParseBuffered(result []byte, complete bool, trigger Trigger) {
+	r.BodyBytes = r.WireBytes
+	var h httpResult
+	if !complete {
+		r.BodyBytes = -1
+		return
+	}
+	if json.Unmarshal(result, &h) != nil || h.StatusCode == nil {
+		if trigger.HTTP() {
+			r.HTTP, r.StatusCode = true, 200
+		}
+		return
+	}
+	r.setHTTP(h)
+	r.BodyBytes = 0
+	if h.Body == nil {
+		return
+	}
+	r.BodyBytes = int64(len(*h.Body))
+	if h.IsBase64Encoded {
+		if n, err := base64.StdEncoding.DecodeString(*h.Body); err == nil {
+			r.BodyBytes = int64(len(n))
+		}
+	}
+}
+
+// HTTPIntegrationContentType marks a function-URL stream that starts with a JSON prelude.
+const HTTPIntegrationContentType = "application/vnd.awslambda.http-integration-response"
+
+// preludeEnd separates a function-URL stream's JSON prelude from its body.
+var preludeEnd = make([]byte, 8)
+
+// ParseStream fills the HTTP fields of a streamed result from the first bytes of the
+// stream: for function-URL streams the prelude's status and headers; the body length is
+// the bytes after the prelude. Without a prelude the whole stream is the body.
+func (r *Response) ParseStream(head []byte, contentType string) {
+	r.BodyBytes = r.WireBytes
+	if !strings.HasPrefix(contentType, HTTPIntegrationContentType) {
+		return
+	}
+	i := bytes.Index(head, preludeEnd)
+	if i < 0 && r.WireBytes == 0 {
+		r.BodyBytes = 0
+		return
+	}
+	if i < 0 {
+		// The prelude never finished within the capture: the stream carried no body we can place.
+		r.BodyBytes = -1
+		return
+	}
+	var h httpResult
+	if json.Unmarshal(head[:i], &h) == nil && h.StatusCode != nil {
+		r.setHTTP(h)
+	} else {
+		r.HTTP, r.StatusCode = true, 200
+	}
+	r.BodyBytes = r.WireBytes - int64(i+len(preludeEnd))
+}

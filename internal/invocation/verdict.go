@@ -1,0 +1,117 @@
+package invocation
+
+import (
+	"fmt"
+	"net/http"
+)
+
+// Verdict values. Lost verdicts start with LostPrefix and name the stage.
+const (
+	VerdictDelivered     = "delivered"
+	VerdictEmptyByDesign = "empty-by-design"
+	VerdictUnknown       = "unknown"
+	LostPrefix           = "lost:"
+)
+
+// Verdict is bodytrace's answer for one invocation: where the body went.
+type Verdict struct {
+	Verdict string // delivered, empty-by-design, lost:<stage>, unknown
+	// LostAt is the stage where the bytes disappeared, empty unless lost.
+	LostAt string
+	// Reason is one line a person can act on.
+	Reason string
+}
+
+// Lost reports whether the verdict says a body was lost.
+func (v Verdict) Lost() bool { return v.LostAt != "" }
+
+func lost(stage, format string, args ...any) Verdict {
+	return Verdict{Verdict: LostPrefix + stage, LostAt: stage, Reason: fmt.Sprintf(format, args...)}
+}
+
+// Judge derives the verdict from what was observed. It says unknown, with what was
+// missing, rather than guess.
+func (r *Record) Judge() Verdict {
+	if v, ok := r.platformFailure(); ok {
+		return v
+	}
+	resp := r.Response
+	if resp == nil {
+		if !r.Observed.RuntimeAPI {
+			return Verdict{Verdict: VerdictUnknown, Reason: "the Runtime API was not observed: on a managed runtime set AWS_LAMBDA_EXEC_WRAPPER=/opt/bodytrace-wrapper; in a Go function import github.com/bodytrace/bodytrace/steps"}
+		}
+		return Verdict{Verdict: VerdictUnknown, Reason: "the runtime sent no response for this request before the record was closed"}
+	}
+	switch resp.Mode {
+	case ModeError, ModeInitError:
+		return lost("platform", "the function returned an error (%s) instead of a response", orNone(resp.ErrorType))
+	}
+	if resp.Upstream == http.StatusRequestEntityTooLarge {
+		return lost("platform", "Lambda refused the %d-byte response: buffered responses are limited to 6 MB (use response streaming)", resp.WireBytes)
+	}
+	if resp.ErrorType != "" {
+		return lost("streaming", "the stream ended with error %s after %d bytes", resp.ErrorType, resp.WireBytes)
+	}
+	if resp.Cut != "" {
+		return lost("streaming", "the runtime's stream was cut after %d bytes: %s", resp.WireBytes, resp.Cut)
+	}
+	if resp.BodyBytes < 0 {
+		return Verdict{Verdict: VerdictUnknown, Reason: "the result was larger than the capture limit, so its body length is not known"}
+	}
+	if resp.BodyBytes > 0 {
+		return Verdict{Verdict: VerdictDelivered, Reason: fmt.Sprintf("the function handed Lambda a %d-byte body; any loss is downstream (gateway, CDN)", resp.BodyBytes)}
+	}
+	if v, ok := r.emptyByDesign(); ok {
+		return v
+	}
+	if resp.Mode == ModeStreaming {
+		return lost("streaming", "the stream was opened but carried no body bytes")
+	}
+	if !resp.HTTP {
+		return Verdict{Verdict: VerdictDelivered, Reason: "the function returned an empty result to a direct invoke"}
+	}
+	return lost("handler", "the function returned status %d with an empty body", resp.StatusCode)
+}
+
+func (r *Record) platformFailure() (Verdict, bool) {
+	status, errType := "", ""
+	if rd := r.Platform.RuntimeDone; rd != nil {
+		status, errType = rd.Status, rd.ErrorType
+	} else if rp := r.Platform.Report; rp != nil {
+		status, errType = rp.Status, rp.ErrorType
+	}
+	switch status {
+	case "timeout":
+		return lost("platform", "the invocation timed out"), true
+	case "failure", "error":
+		if r.Response == nil || r.Response.Mode == ModeBuffered || r.Response.Mode == ModeStreaming && r.Response.ErrorType == "" {
+			return lost("platform", "the runtime reported %s (%s)", status, orNone(errType)), true
+		}
+	}
+	return Verdict{}, false
+}
+
+func (r *Record) emptyByDesign() (Verdict, bool) {
+	code := r.Response.StatusCode
+	switch {
+	case code == http.StatusNoContent:
+		return Verdict{Verdict: VerdictEmptyByDesign, Reason: "204 No Content has no body"}, true
+	case code == http.StatusNotModified:
+		if r.Request != nil && !r.Request.IfNoneMatch && !r.Request.IfModifiedSince {
+			return lost("handler", "304 Not Modified answered a request that had no If-None-Match or If-Modified-Since"), true
+		}
+		return Verdict{Verdict: VerdictEmptyByDesign, Reason: "304 Not Modified answers a conditional request"}, true
+	case r.Request != nil && r.Request.Method == http.MethodHead:
+		return Verdict{Verdict: VerdictEmptyByDesign, Reason: "HEAD responses have no body"}, true
+	case code >= 100 && code < 200:
+		return Verdict{Verdict: VerdictEmptyByDesign, Reason: "1xx responses have no body"}, true
+	}
+	return Verdict{}, false
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no error type"
+	}
+	return s
+}

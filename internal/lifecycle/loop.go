@@ -1,0 +1,254 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bodytrace/bodytrace/internal/extapi"
+	"github.com/bodytrace/bodytrace/internal/invocation"
+)
+
+// Extensions is the part of the Extensions API the loop uses.
+type Extensions interface {
+	Next(ctx context.Context) (extapi.Event, error)
+}
+
+// Exporter receives finished records.
+type Exporter interface {
+	Export(r invocation.Record) string
+	Late(requestID string, rp invocation.Report) bool
+	Flush(ctx context.Context) error
+	Shutdown(ctx context.Context) error
+}
+
+// Config holds the loop's bounds.
+type Config struct {
+	// FlushTimeout bounds each flush before the next /next.
+	FlushTimeout time.Duration
+	// TelemetryWait bounds how long a record with its response waits for platform.runtimeDone.
+	TelemetryWait time.Duration
+	// ResponseGrace is how long past an invocation's deadline the loop waits for its response.
+	ResponseGrace time.Duration
+	// ShutdownMargin is kept free before the SHUTDOWN deadline.
+	ShutdownMargin time.Duration
+	// Started is when the extension process started: the init's start when telemetry is absent.
+	Started time.Time
+	// RuntimeObserved reports whether a runtime asks for events through the proxy; it must
+	// turn true as soon as /next arrives, before Lambda's INVOKE for that event. Nil: never.
+	RuntimeObserved func() bool
+}
+
+// Loop joins the sources of one execution environment. Create it with New, hand it to the
+// proxy as its observer and to the telemetry listener as its handler, then Run it.
+type Loop struct {
+	cfg   Config
+	ext   Extensions
+	exp   Exporter
+	log   *slog.Logger
+	store *invocation.Store
+
+	proxied   func() bool // a runtime called /next through the proxy
+	telemetry atomic.Bool // the Telemetry API is delivering
+	coldTaken atomic.Bool // the cold-start invocation has been claimed
+
+	mu       sync.Mutex
+	init     invocation.Init
+	waiters  map[string]chan struct{} // closed when the record is finished
+	timers   map[string]*time.Timer   // TelemetryWait per record
+	stats    Stats
+}
+
+// Stats counts what the loop did, for the log at shutdown and for tests.
+type Stats struct {
+	Finished, LateEvents, Dropped int
+}
+
+// New returns a loop; nothing runs until Run.
+func New(cfg Config, ext Extensions, exp Exporter, log *slog.Logger) *Loop {
+	if cfg.Started.IsZero() {
+		cfg.Started = time.Now()
+	}
+	if cfg.RuntimeObserved == nil {
+		cfg.RuntimeObserved = func() bool { return false }
+	}
+	if cfg.ShutdownMargin == 0 {
+		cfg.ShutdownMargin = 100 * time.Millisecond
+	}
+	l := &Loop{
+		cfg: cfg, ext: ext, exp: exp, log: log, proxied: cfg.RuntimeObserved,
+		store:   invocation.NewStore(1024, nil),
+		waiters: map[string]chan struct{}{},
+		timers:  map[string]*time.Timer{},
+		init:    invocation.Init{Start: cfg.Started, Source: "extension"},
+	}
+	// The first invocation an execution environment sees is its cold start.
+	l.store = invocation.NewStore(1024, func(r *invocation.Record) {
+		r.ColdStart = l.coldTaken.CompareAndSwap(false, true)
+	})
+	return l
+}
+
+// SetTelemetry tells the loop whether the Telemetry API is delivering.
+func (l *Loop) SetTelemetry(on bool) { l.telemetry.Store(on) }
+
+// Stats returns the counters.
+func (l *Loop) Stats() Stats {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.stats
+}
+
+// Run handles Extensions API events until SHUTDOWN or ctx ends. In Lambda Managed
+// Instances the extension gets no INVOKE: records then finish on their own as responses
+// and telemetry arrive, and Run just waits for SHUTDOWN.
+func (l *Loop) Run(ctx context.Context) error {
+	for {
+		ev, err := l.ext.Next(ctx)
+		if err != nil {
+			l.shutdown(time.Now().Add(2 * time.Second))
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		switch ev.EventType {
+		case extapi.Invoke:
+			l.invoke(ctx, ev)
+		case extapi.Shutdown:
+			l.log.Info("shutdown", "reason", ev.ShutdownReason)
+			l.shutdown(ev.Deadline())
+			return nil
+		}
+	}
+}
+
+// invoke waits, bounded, for the INVOKE's record to finish, then flushes: spans leave
+// before this extension's next /next lets Lambda freeze the environment.
+func (l *Loop) invoke(ctx context.Context, ev extapi.Event) {
+	now := time.Now()
+	inv := &invocation.Invoke{At: now, Deadline: ev.Deadline(), InvokedFunctionARN: ev.InvokedFunctionArn}
+	if ev.Tracing.Type == "X-Amzn-Trace-Id" {
+		inv.XRayTraceID = ev.Tracing.Value
+	}
+	done := l.waiter(ev.RequestID)
+	l.update(ev.RequestID, now, func(r *invocation.Record) { r.Invoke = inv })
+
+	limit := ev.Deadline().Add(l.cfg.ResponseGrace)
+	if ev.DeadlineMs == 0 || limit.Before(now) {
+		limit = now.Add(l.cfg.ResponseGrace)
+	}
+	wait, cancel := context.WithDeadline(ctx, limit)
+	select {
+	case <-done:
+	case <-wait.Done():
+		l.finish(ev.RequestID, "deadline passed")
+	}
+	cancel()
+	l.flush(ctx)
+}
+
+func (l *Loop) flush(ctx context.Context) {
+	fctx, cancel := context.WithTimeout(ctx, l.cfg.FlushTimeout)
+	defer cancel()
+	if err := l.exp.Flush(fctx); err != nil {
+		l.log.Warn("flush", "err", err, "bound", l.cfg.FlushTimeout.String())
+	}
+}
+
+// shutdown finishes every open record and flushes within the deadline.
+func (l *Loop) shutdown(deadline time.Time) {
+	for _, id := range l.store.Open(nil) {
+		l.finish(id, "shutdown")
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline.Add(-l.cfg.ShutdownMargin))
+	defer cancel()
+	if err := l.exp.Shutdown(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		l.log.Warn("shutdown flush", "err", err)
+	}
+	st := l.Stats()
+	l.log.Info("stopped", "finished", st.Finished, "late_events", st.LateEvents)
+}
+
+// waiter returns a channel closed when the record id is finished.
+func (l *Loop) waiter(id string) chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ch, ok := l.waiters[id]
+	if !ok {
+		ch = make(chan struct{})
+		l.waiters[id] = ch
+	}
+	return ch
+}
+
+// update changes the open record id and finishes it when it is ready. A new record is
+// marked with the sources in place and, first of all, as the cold start.
+func (l *Loop) update(id string, at time.Time, f func(*invocation.Record)) bool {
+	ready := false
+	ok := l.store.Update(id, at, func(r *invocation.Record) {
+		f(r)
+		r.Observed.RuntimeAPI = r.Observed.RuntimeAPI || l.proxied()
+		r.Observed.Telemetry = r.Observed.Telemetry || l.telemetry.Load()
+		ready = l.ready(r)
+	})
+	if ok && ready {
+		l.finish(id, "")
+	}
+	return ok
+}
+
+// ready reports whether a record has what its sources can give: the response when the
+// proxy is in the path, and the runtime's end when telemetry is delivering. A response
+// without runtimeDone starts the TelemetryWait timer instead.
+func (l *Loop) ready(r *invocation.Record) bool {
+	proxy := !r.Observed.RuntimeAPI || r.Response != nil
+	platform := !r.Observed.Telemetry || r.Platform.RuntimeDone != nil || r.Platform.Report != nil
+	if proxy && !platform && r.Response != nil {
+		l.arm(r.RequestID)
+	}
+	return proxy && platform
+}
+
+// arm finishes the record after TelemetryWait unless it finishes sooner.
+func (l *Loop) arm(id string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.timers[id]; ok {
+		return
+	}
+	l.timers[id] = time.AfterFunc(l.cfg.TelemetryWait, func() { l.finish(id, "telemetry wait ran out") })
+}
+
+// finish takes the record, attaches the init to the cold start, exports it, and wakes
+// its waiter. Safe to call more than once.
+func (l *Loop) finish(id, why string) {
+	r, ok := l.store.Take(id)
+	l.mu.Lock()
+	if t, armed := l.timers[id]; armed {
+		t.Stop()
+		delete(l.timers, id)
+	}
+	ch := l.waiters[id]
+	delete(l.waiters, id)
+	if ok {
+		l.stats.Finished++
+		if r.ColdStart {
+			in := l.init
+			r.Init = &in
+		}
+	}
+	l.mu.Unlock()
+	if ok {
+		if why != "" {
+			l.log.Debug("record closed before it was complete", "requestId", id, "why", why)
+		}
+		l.exp.Export(r)
+	}
+	if ch != nil {
+		close(ch)
+	}
+}

@@ -1,0 +1,136 @@
+package lifecycle
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/bodytrace/bodytrace/internal/invocation"
+	"github.com/bodytrace/bodytrace/internal/runtimeproxy"
+	"github.com/bodytrace/bodytrace/internal/telemetry"
+)
+
+// Next implements runtimeproxy.Observer: the runtime received an event.
+func (l *Loop) Next(n runtimeproxy.Next) {
+	l.mu.Lock()
+	if l.init.End.IsZero() {
+		// Without telemetry, the runtime's first request for an event ends its init.
+		l.init.End = n.Start
+	}
+	l.mu.Unlock()
+	if n.RequestID == "" || n.Err != nil {
+		return
+	}
+	req := invocation.ParseEvent(n.Body)
+	req.EventBytes = n.Size
+	req.At = n.End
+	req.XRayTraceID = n.Header.Get("Lambda-Runtime-Trace-Id")
+	req.FunctionARN = n.Header.Get("Lambda-Runtime-Invoked-Function-Arn")
+	if ms, err := strconv.ParseInt(n.Header.Get("Lambda-Runtime-Deadline-Ms"), 10, 64); err == nil {
+		req.Deadline = time.UnixMilli(ms)
+	}
+	l.update(n.RequestID, n.End, func(r *invocation.Record) { r.Request = &req })
+}
+
+// Response implements runtimeproxy.Observer: the runtime sent a result.
+func (l *Loop) Response(p runtimeproxy.Response) {
+	resp := &invocation.Response{
+		Start: p.Start, FirstByte: p.FirstByte, End: p.End,
+		WireBytes: p.Size, Chunks: p.Chunks, Upstream: p.Status,
+	}
+	if p.Status >= 400 {
+		resp.UpstreamErr = string(p.UpstreamBody)
+	}
+	if p.Err != nil {
+		resp.Cut = p.Err.Error()
+	}
+	switch {
+	case p.Kind == runtimeproxy.KindInitError:
+		resp.Mode, resp.ErrorType = invocation.ModeInitError, p.Header.Get("Lambda-Runtime-Function-Error-Type")
+		l.mu.Lock()
+		l.init.Status, l.init.ErrorType = "error", resp.ErrorType
+		l.mu.Unlock()
+		return
+	case p.Kind == runtimeproxy.KindError:
+		resp.Mode, resp.ErrorType = invocation.ModeError, p.Header.Get("Lambda-Runtime-Function-Error-Type")
+	case p.Streaming:
+		resp.Mode = invocation.ModeStreaming
+		resp.ParseStream(p.Head, p.Header.Get("Content-Type"))
+		resp.ErrorType = p.Trailer.Get("Lambda-Runtime-Function-Error-Type")
+		resp.ErrorBody = p.Trailer.Get("Lambda-Runtime-Function-Error-Body")
+	default:
+		resp.Mode = invocation.ModeBuffered
+	}
+	l.update(p.RequestID, p.Start, func(r *invocation.Record) {
+		if resp.Mode == invocation.ModeBuffered {
+			trigger := invocation.TriggerDirect
+			if r.Request != nil {
+				trigger = r.Request.Trigger
+			}
+			resp.ParseBuffered(p.Head, int64(len(p.Head)) == p.Size, trigger)
+		}
+		r.Response = resp
+	})
+}
+
+// Telemetry handles a batch from the Telemetry API listener.
+func (l *Loop) Telemetry(events []telemetry.Event) {
+	for _, ev := range events {
+		v, err := ev.Decode()
+		if err != nil {
+			continue
+		}
+		switch e := v.(type) {
+		case telemetry.InitStart:
+			l.mu.Lock()
+			l.init = invocation.Init{Start: ev.Time, End: l.init.End, Type: e.InitializationType, Source: "telemetry"}
+			l.mu.Unlock()
+		case telemetry.InitRuntimeDone:
+			l.mu.Lock()
+			l.init.End, l.init.Status, l.init.ErrorType = ev.Time, e.Status, e.ErrorType
+			l.mu.Unlock()
+		case telemetry.Start:
+			at := ev.Time
+			l.update(e.RequestID, at, func(r *invocation.Record) { r.Platform.Start = &at })
+		case telemetry.RuntimeDone:
+			rd := &invocation.RuntimeDone{At: ev.Time, Status: e.Status, ErrorType: e.ErrorType,
+				DurationMs: e.Metrics.DurationMs, ProducedBytes: e.Metrics.ProducedBytes}
+			for _, s := range e.Spans {
+				d := s.DurationMs
+				switch s.Name {
+				case telemetry.SpanResponseLatency:
+					rd.ResponseLatencyMs = &d
+				case telemetry.SpanResponseDuration:
+					rd.ResponseDurationMs = &d
+				}
+			}
+			if !l.update(e.RequestID, ev.Time, func(r *invocation.Record) { r.Platform.RuntimeDone = rd }) {
+				l.late()
+			}
+		case telemetry.Report:
+			rp := invocation.Report{At: ev.Time, Status: e.Status, ErrorType: e.ErrorType,
+				DurationMs: e.Metrics.DurationMs, InitDurationMs: e.Metrics.InitDurationMs}
+			if m := e.Metrics.BilledDurationMs; m != nil {
+				rp.BilledDurationMs = float64(*m)
+			}
+			if m := e.Metrics.MemorySizeMB; m != nil {
+				rp.MemorySizeMB = *m
+			}
+			if m := e.Metrics.MaxMemoryUsedMB; m != nil {
+				rp.MaxMemoryUsedMB = *m
+			}
+			// Standard Lambda reports after the extensions' /next, so the record is usually
+			// closed already: the report joins its trace as a late span.
+			if !l.update(e.RequestID, ev.Time, func(r *invocation.Record) { r.Platform.Report = &rp }) {
+				if !l.exp.Late(e.RequestID, rp) {
+					l.late()
+				}
+			}
+		}
+	}
+}
+
+func (l *Loop) late() {
+	l.mu.Lock()
+	l.stats.LateEvents++
+	l.mu.Unlock()
+}

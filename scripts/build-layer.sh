@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds the Lambda layer zips: layer/build/bodytrace-<arch>.zip for x86_64 and arm64,
+# each holding extensions/bodytrace (static, stripped) and the exec wrapper.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=layer/build
+rm -rf "$out" && mkdir -p "$out"
+for arch in x86_64 arm64; do
+	goarch=amd64
+	[ "$arch" = arm64 ] && goarch=arm64
+	stage="$out/$arch"
+	mkdir -p "$stage/extensions"
+	CGO_ENABLED=0 GOOS=linux GOARCH=$goarch go build -trimpath -ldflags='-s -w' -o "$stage/extensions/bodytrace" ./extension
+	install -m 0755 layer/bodytrace-wrapper "$stage/bodytrace-wrapper"
+	if [ -d layer/node ]; then
+		mkdir -p "$stage/bodytrace" && cp -r layer/node "$stage/bodytrace/"
+	fi
+	# Fixed timestamps so the same sources give the same zip.
+	find "$stage" -exec touch -h -d '2020-01-01T00:00:00Z' {} +
+	(cd "$stage" && zip -q -X -r "../bodytrace-$arch.zip" .)
+	printf '%s\t%s bytes (binary %s bytes)\n' "$out/bodytrace-$arch.zip" \
+		"$(stat -c %s "$out/bodytrace-$arch.zip")" "$(stat -c %s "$stage/extensions/bodytrace")"
+done
