@@ -75,9 +75,13 @@ func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Lo
 // subscribeTelemetry starts the listener and subscribes; without telemetry bodytrace
 // carries on with the proxy alone.
 func subscribeTelemetry(ctx context.Context, cfg config.Config, runtimeAPI, extID string, loop *lifecycle.Loop, log *slog.Logger) {
-	ln, err := telemetry.Listen(cfg.TelemetryAddr, loop.Telemetry, log)
+	addr := cfg.TelemetryAddr
+	if addr == "" {
+		addr = telemetry.DefaultAddr(ctx)
+	}
+	ln, err := telemetry.Listen(addr, loop.Telemetry, log)
 	if err != nil {
-		log.Warn("telemetry listener not started", "addr", cfg.TelemetryAddr, "err", err)
+		log.Warn("telemetry listener not started", "addr", addr, "err", err)
 		return
 	}
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil}}

@@ -12,7 +12,8 @@ import (
 type Config struct {
 	// ProxyAddr is where the Runtime API proxy listens (BODYTRACE_PROXY_PORT, on 127.0.0.1).
 	ProxyAddr string
-	// TelemetryAddr is where the Telemetry API listener binds (BODYTRACE_TELEMETRY_PORT).
+	// TelemetryAddr is where the Telemetry API listener binds (BODYTRACE_TELEMETRY_PORT, on
+	// 127.0.0.1); empty lets the extension choose the address sandbox.localdomain resolves to.
 	TelemetryAddr string
 	// OTLP is true when an OTLP endpoint is configured (OTEL_EXPORTER_OTLP_ENDPOINT or
 	// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT); the SDK reads the rest of OTEL_* itself.
@@ -56,7 +57,9 @@ func Load(getenv func(string) string) Config {
 	}
 	r := reader{getenv: getenv, c: &c}
 	c.ProxyAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(r.port("BODYTRACE_PROXY_PORT", DefaultProxyPort)))
-	c.TelemetryAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(r.port("BODYTRACE_TELEMETRY_PORT", 0)))
+	if p := r.port("BODYTRACE_TELEMETRY_PORT", 0); p != 0 {
+		c.TelemetryAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
+	}
 	c.OTLP = getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != ""
 	proto := getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
 	name := "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"

@@ -1,0 +1,475 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Tools are the installed real parts.
+type Tools struct {
+	RIE, Jaeger, RIC string // binaries and the aws-lambda-ric package folder
+}
+
+// Root is the repository's root folder.
+func Root() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// FindTools locates what `make tools` installed, or says what is missing.
+func FindTools() (Tools, error) {
+	cache := os.Getenv("BODYTRACE_CACHE")
+	if cache == "" {
+		home, _ := os.UserHomeDir()
+		cache = filepath.Join(home, ".cache", "bodytrace")
+	}
+	t := Tools{
+		RIE:    filepath.Join(cache, "bin", "aws-lambda-rie"),
+		Jaeger: filepath.Join(cache, "bin", "jaeger"),
+		RIC:    filepath.Join(cache, "node", "node_modules", "aws-lambda-ric"),
+	}
+	for _, p := range []string{t.RIE, t.Jaeger, filepath.Join(t.RIC, "bin", "index.mjs")} {
+		if _, err := os.Stat(p); err != nil {
+			return t, fmt.Errorf("%s is missing: run `make tools`", p)
+		}
+	}
+	return t, nil
+}
+
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Build compiles a main package of this module into dir and returns the binary's path.
+func Build(dir, pkg, name string) (string, error) {
+	out := filepath.Join(dir, name)
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Dir = Root()
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build %s: %w\n%s", pkg, err, b)
+	}
+	return out, nil
+}
+
+// Log is a goroutine-safe buffer for a process's output.
+type Log struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *Log) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// String returns everything written so far.
+func (l *Log) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// Jaeger is a running Jaeger v2, in memory, on loopback ports of its own.
+type Jaeger struct {
+	OTLPHTTP, OTLPGRPC, Query string // host:port each
+	cmd                       *exec.Cmd
+	Log                       *Log
+}
+
+// StartJaeger runs Jaeger on free loopback ports and waits for its query API.
+func StartJaeger(bin string) (*Jaeger, error) {
+	var ports [4]int
+	for i := range ports {
+		p, err := FreePort()
+		if err != nil {
+			return nil, err
+		}
+		ports[i] = p
+	}
+	j := &Jaeger{
+		OTLPGRPC: fmt.Sprintf("127.0.0.1:%d", ports[0]),
+		OTLPHTTP: fmt.Sprintf("127.0.0.1:%d", ports[1]),
+		Query:    fmt.Sprintf("127.0.0.1:%d", ports[2]),
+		Log:      &Log{},
+	}
+	j.cmd = exec.Command(bin,
+		"--set=receivers.otlp.protocols.grpc.endpoint="+j.OTLPGRPC,
+		"--set=receivers.otlp.protocols.http.endpoint="+j.OTLPHTTP,
+		"--set=extensions.jaeger_query.http.endpoint="+j.Query,
+		fmt.Sprintf("--set=extensions.jaeger_query.grpc.endpoint=127.0.0.1:%d", ports[3]),
+		"--set=extensions.jaeger_query.enable_tracing=false")
+	j.cmd.Env = append(os.Environ(), "JAEGER_LISTEN_HOST=127.0.0.1")
+	j.cmd.Stdout, j.cmd.Stderr = j.Log, j.Log
+	j.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := j.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start jaeger: %w", err)
+	}
+	for range 240 {
+		if resp, err := http.Get("http://" + j.Query + "/api/services"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return j, nil
+			}
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	j.Stop()
+	return nil, fmt.Errorf("jaeger's query API did not answer within 60 s:\n%s", j.Log)
+}
+
+// Stop ends Jaeger.
+func (j *Jaeger) Stop() {
+	stopGroup(j.cmd, 5*time.Second)
+}
+
+func stopGroup(cmd *exec.Cmd, grace time.Duration) {
+	if cmd == nil || cmd.Process == nil {
+		return
+	}
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(grace):
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
+}
+
+// Trace is a trace as Jaeger's query API returns it.
+type Trace struct {
+	TraceID string `json:"traceID"`
+	Spans   []Span `json:"spans"`
+}
+
+// Span is one span of a Trace.
+type Span struct {
+	TraceID       string `json:"traceID"`
+	SpanID        string `json:"spanID"`
+	OperationName string `json:"operationName"`
+	References    []struct {
+		RefType string `json:"refType"`
+		TraceID string `json:"traceID"`
+		SpanID  string `json:"spanID"`
+	} `json:"references"`
+	StartTime int64 `json:"startTime"`
+	Duration  int64 `json:"duration"`
+	Tags      []struct {
+		Key   string `json:"key"`
+		Type  string `json:"type"`
+		Value any    `json:"value"`
+	} `json:"tags"`
+	Logs []struct {
+		Fields []struct {
+			Key   string `json:"key"`
+			Value any    `json:"value"`
+		} `json:"fields"`
+	} `json:"logs"`
+}
+
+// Tag returns a span tag's value as a string ("" when absent).
+func (s Span) Tag(key string) string {
+	for _, t := range s.Tags {
+		if t.Key != key {
+			continue
+		}
+		if f, ok := t.Value.(float64); ok && f == float64(int64(f)) {
+			return strconv.FormatInt(int64(f), 10)
+		}
+		return fmt.Sprint(t.Value)
+	}
+	return ""
+}
+
+// Parent returns the span id of the span's parent in the same trace ("" for a root).
+func (s Span) Parent() string {
+	for _, r := range s.References {
+		if r.RefType == "CHILD_OF" && r.TraceID == s.TraceID {
+			return r.SpanID
+		}
+	}
+	return ""
+}
+
+// Find returns the trace's spans named name.
+func (t Trace) Find(name string) []Span {
+	var out []Span
+	for _, s := range t.Spans {
+		if s.OperationName == name || strings.HasPrefix(s.OperationName, name+" ") {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Trace fetches a trace by id, waiting (bounded) until it holds at least minSpans spans.
+func (j *Jaeger) Trace(ctx context.Context, traceID string, minSpans int) (Trace, error) {
+	var last error
+	for ctx.Err() == nil {
+		var out struct {
+			Data []Trace `json:"data"`
+		}
+		last = getJSON(ctx, "http://"+j.Query+"/api/traces/"+traceID, &out)
+		if last == nil && len(out.Data) == 1 && len(out.Data[0].Spans) >= minSpans {
+			return out.Data[0], nil
+		}
+		if last == nil {
+			last = fmt.Errorf("trace %s has %d traces / not enough spans yet", traceID, len(out.Data))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return Trace{}, fmt.Errorf("trace %s not found in Jaeger: %w", traceID, last)
+}
+
+// Search finds traces of a service carrying the given tags.
+func (j *Jaeger) Search(ctx context.Context, service string, tags map[string]string) ([]Trace, error) {
+	tj, _ := json.Marshal(tags)
+	u := fmt.Sprintf("http://%s/api/traces?service=%s&limit=1000&lookback=1h&tags=%s", j.Query, service, urlEscape(string(tj)))
+	var out struct {
+		Data []Trace `json:"data"`
+	}
+	err := getJSON(ctx, u, &out)
+	return out.Data, err
+}
+
+func urlEscape(s string) string {
+	r := strings.NewReplacer("{", "%7B", "}", "%7D", "\"", "%22", ":", "%3A", ",", "%2C", " ", "%20")
+	return r.Replace(s)
+}
+
+func getJSON(ctx context.Context, url string, out any) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, b)
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// Function describes what runs under the emulator.
+type Function struct {
+	// Runtime is "node" (aws-lambda-ric through the exec wrapper, as a managed runtime)
+	// or "go" (the function binary is the bootstrap, as on provided.al2023).
+	Runtime string
+	Handler string // index.handler, index.stream (node); buffered, stream (go)
+	// ManagedInstances runs the emulator in Lambda Managed Instances mode.
+	ManagedInstances bool
+	Env              []string
+	// NoExtension runs the function without bodytrace (a baseline).
+	NoExtension bool
+}
+
+// Lambda is a running emulator with bodytrace and a function.
+type Lambda struct {
+	InvokeURL string
+	ProxyPort int
+	Log       *Log
+	cmd       *exec.Cmd
+}
+
+// Artifacts are the built binaries the emulator runs.
+type Artifacts struct {
+	Extension, GoExample, Wrapper, NodeExample string
+}
+
+// BuildArtifacts builds the extension and the Go example into dir.
+func BuildArtifacts(dir string) (Artifacts, error) {
+	ext, err := Build(dir, "./extension", "bodytrace")
+	if err != nil {
+		return Artifacts{}, err
+	}
+	goex, err := Build(dir, "./examples/go", "go-example")
+	if err != nil {
+		return Artifacts{}, err
+	}
+	root := Root()
+	return Artifacts{Extension: ext, GoExample: goex,
+		Wrapper: filepath.Join(root, "layer", "bodytrace-wrapper"), NodeExample: filepath.Join(root, "examples", "node")}, nil
+}
+
+// mountScript lays out /opt and /var/task in a private mount namespace, as Lambda does,
+// without touching the machine's own folders, then runs the emulator.
+const mountScript = `set -eu
+mount -t tmpfs -o mode=0755 tmpfs /opt
+mkdir -p /opt/extensions /opt/ric
+if [ -n "$E2E_EXT" ]; then cp "$E2E_EXT" /opt/extensions/bodytrace; cp "$E2E_WRAPPER" /opt/bodytrace-wrapper; fi
+mount --bind "$E2E_RIC" /opt/ric
+mount -t tmpfs -o mode=0755 tmpfs /var
+mkdir -p /var/task
+mount --bind "$E2E_TASK" /var/task
+cd /var/task
+exec "$E2E_RIE" --runtime-interface-emulator-address "127.0.0.1:$E2E_INVOKE_PORT" --runtime-api-address "127.0.0.1:$E2E_API_PORT" "$@"
+`
+
+// StartLambda runs the emulator with bodytrace and the function; it stops with the test.
+func StartLambda(t testing.TB, tools Tools, art Artifacts, fn Function, env ...string) *Lambda {
+	t.Helper()
+	task := t.TempDir()
+	if err := os.Chmod(task, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	switch fn.Runtime {
+	case "node":
+		for _, f := range []string{"index.js", "bootstrap"} {
+			copyFile(t, filepath.Join(art.NodeExample, f), filepath.Join(task, f), 0o755)
+		}
+	case "go":
+		copyFile(t, art.GoExample, filepath.Join(task, "bootstrap"), 0o755)
+	default:
+		t.Fatalf("unknown runtime %q", fn.Runtime)
+	}
+	invokePort, err1 := FreePort()
+	apiPort, err2 := FreePort()
+	proxyPort, err3 := FreePort()
+	if err := errors.Join(err1, err2, err3); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-m", "--propagation", "private", "sh", "-c", mountScript, "rie"}
+	if !fn.ManagedInstances {
+		// Classic mode runs the command line given; Managed Instances looks for /var/task/bootstrap.
+		args = append(args, "/var/task/bootstrap", fn.Handler)
+	}
+	cmd := exec.Command("unshare", args...)
+	extPath := art.Extension
+	if fn.NoExtension {
+		extPath = ""
+	}
+	cmd.Env = append(os.Environ(),
+		"E2E_EXT="+extPath, "E2E_WRAPPER="+art.Wrapper, "E2E_RIC="+tools.RIC, "E2E_TASK="+task, "E2E_RIE="+tools.RIE,
+		"E2E_INVOKE_PORT="+strconv.Itoa(invokePort), "E2E_API_PORT="+strconv.Itoa(apiPort),
+		"_HANDLER="+fn.Handler,
+		"RIC_DIR=/opt/ric",
+		"BODYTRACE_PROXY_PORT="+strconv.Itoa(proxyPort),
+		"AWS_LAMBDA_FUNCTION_NAME=e2e-"+fn.Runtime,
+		"AWS_REGION=us-east-1",
+	)
+	if fn.Runtime == "node" && !fn.NoExtension {
+		// Lambda runs the exec wrapper for managed runtimes only; never for Go (provided.al2023).
+		cmd.Env = append(cmd.Env, "AWS_LAMBDA_EXEC_WRAPPER=/opt/bodytrace-wrapper")
+	}
+	if fn.ManagedInstances {
+		cmd.Env = append(cmd.Env, "AWS_LAMBDA_MAX_CONCURRENCY=1")
+	}
+	cmd.Env = append(cmd.Env, fn.Env...)
+	cmd.Env = append(cmd.Env, env...)
+	l := &Lambda{InvokeURL: fmt.Sprintf("http://127.0.0.1:%d/2015-03-31/functions/function/invocations", invokePort), ProxyPort: proxyPort, Log: &Log{}, cmd: cmd}
+	cmd.Stdout, cmd.Stderr = l.Log, l.Log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start emulator: %v", err)
+	}
+	t.Cleanup(func() {
+		l.Stop()
+		if t.Failed() {
+			t.Logf("emulator log:\n%s", l.Log)
+		}
+	})
+	// The emulator listens at once and initialises on the first invoke.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", invokePort))
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("emulator did not listen within 15 s:\n%s", l.Log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return l
+}
+
+// Stop sends SIGTERM (the emulator sends SHUTDOWN to extensions) and waits.
+func (l *Lambda) Stop() {
+	stopGroup(l.cmd, 5*time.Second)
+}
+
+// Invoke sends an event and returns the body the caller received.
+func (l *Lambda) Invoke(ctx context.Context, event []byte) ([]byte, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, l.InvokeURL, bytes.NewReader(event))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("invoke: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("read invoke answer: %w", err)
+	}
+	if resp.StatusCode != 200 {
+		return body, fmt.Errorf("invoke: %s: %s", resp.Status, body)
+	}
+	return body, nil
+}
+
+var summaryLine = regexp.MustCompile(`(?m)^\{"type":"bodytrace.invocation".*$`)
+
+// Summaries returns the extension's summary lines so far, decoded.
+func (l *Lambda) Summaries() []map[string]any {
+	var out []map[string]any
+	for _, line := range summaryLine.FindAllString(l.Log.String(), -1) {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// WaitSummaries waits (bounded by ctx) until the extension has written n summary lines.
+func (l *Lambda) WaitSummaries(ctx context.Context, n int) ([]map[string]any, error) {
+	for {
+		s := l.Summaries()
+		if len(s) >= n {
+			return s, nil
+		}
+		select {
+		case <-ctx.Done():
+			return s, fmt.Errorf("%d of %d summary lines after waiting: %w", len(s), n, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func copyFile(t testing.TB, from, to string, mode os.FileMode) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, mode); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,125 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// event returns an example event with the query string set.
+func event(t *testing.T, name string, query map[string]string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(Root(), "examples", "events", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if query != nil {
+		q := map[string]any{}
+		var raw []string
+		for k, v := range query {
+			q[k] = v
+			raw = append(raw, k+"="+v)
+		}
+		ev["queryStringParameters"] = q
+		ev["rawQueryString"] = strings.Join(raw, "&")
+	}
+	out, _ := json.Marshal(ev)
+	return out
+}
+
+func otlpEnv(service string) []string {
+	return []string{
+		"OTEL_EXPORTER_OTLP_ENDPOINT=http://" + jaeger.OTLPHTTP,
+		"OTEL_SERVICE_NAME=" + service,
+		"BODYTRACE_SUMMARY=on",
+	}
+}
+
+// httpResult is the buffered HTTP-shaped result the caller receives.
+type httpResult struct {
+	StatusCode int    `json:"statusCode"`
+	Body       string `json:"body"`
+}
+
+func TestNodeBufferedClassic(t *testing.T) {
+	needParts(t)
+	service := fmt.Sprintf("e2e-node-buffered-%d", time.Now().UnixNano())
+	l := StartLambda(t, tools, art, Function{Runtime: "node", Handler: "index.handler"}, otlpEnv(service)...)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	sizes := []int{0, 1, 1024, 1 << 20}
+	for i, n := range sizes {
+		got, err := l.Invoke(ctx, event(t, "function-url.json", map[string]string{"bytes": strconv.Itoa(n)}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res httpResult
+		if err := json.Unmarshal(got, &res); err != nil {
+			t.Fatalf("invoke %d: %v: %.200s", i, err, got)
+		}
+		if len(res.Body) != n {
+			t.Fatalf("invoke %d: caller got a %d-byte body, want %d", i, len(res.Body), n)
+		}
+		sums, err := l.WaitSummaries(ctx, i+1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := sums[i]
+		if s["trigger"] != "function-url" || s["method"] != "GET" {
+			t.Errorf("invoke %d: summary trigger/method = %v/%v, want function-url/GET", i, s["trigger"], s["method"])
+		}
+		bytes := s["bytes"].(map[string]any)
+		if bytes["body"] != float64(n) || bytes["response"] != float64(len(got)) {
+			t.Errorf("invoke %d: summary bytes = %v, want body %d, response %d", i, bytes, n, len(got))
+		}
+		wantVerdict := "delivered"
+		if n == 0 {
+			wantVerdict = "lost:handler"
+		}
+		if s["verdict"] != wantVerdict {
+			t.Errorf("invoke %d: verdict %v, want %s", i, s["verdict"], wantVerdict)
+		}
+		want := 3 // invoke, request, response
+		if i == 0 {
+			want++ // init
+		}
+		tr, err := jaeger.Trace(ctx, s["traceId"].(string), want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		roots := tr.Find("invoke")
+		if len(roots) != 1 {
+			t.Fatalf("invoke %d: %d invoke spans, want 1", i, len(roots))
+		}
+		root := roots[0]
+		if root.Tag("faas.invocation_id") != s["requestId"] || root.Tag("bodytrace.trigger") != "function-url" {
+			t.Errorf("invoke %d: root tags: invocation %q trigger %q", i, root.Tag("faas.invocation_id"), root.Tag("bodytrace.trigger"))
+		}
+		if root.Tag("http.response.body.size") != strconv.Itoa(n) {
+			t.Errorf("invoke %d: http.response.body.size = %q, want %d", i, root.Tag("http.response.body.size"), n)
+		}
+		for _, name := range []string{"request", "response"} {
+			sp := tr.Find(name)
+			if len(sp) != 1 || sp[0].Parent() != root.SpanID {
+				t.Errorf("invoke %d: want one %q span under the root, got %d", i, name, len(sp))
+			}
+		}
+		if resp := tr.Find("response"); len(resp) == 1 && resp[0].Tag("bodytrace.bytes.response") != strconv.Itoa(len(got)) {
+			t.Errorf("invoke %d: response span bytes = %q, want %d", i, resp[0].Tag("bodytrace.bytes.response"), len(got))
+		}
+		if cold := tr.Find("init"); (i == 0) != (len(cold) == 1) {
+			t.Errorf("invoke %d: %d init spans; want one on the cold start only", i, len(cold))
+		}
+	}
+}
