@@ -10,6 +10,8 @@
 //   delay   stream only: milliseconds between writes (default 0)
 //   status  status code; 204 and 304 always have an empty body
 //   empty   1 (query) or true (event): 200 with an empty body, the case bodytrace exists for
+//   fail    stream only: 1 throws after the body was written, so the runtime client ends the
+//           stream with the Lambda-Runtime-Function-Error-Type/-Body trailers
 
 const PATTERN = 'abcdefghij';
 const EMPTY_STATUSES = new Set([204, 304]);
@@ -66,5 +68,7 @@ exports.stream = streamifyResponse(async (event, responseStream) => {
     // Respect backpressure: a full buffer would hide the chunk timing the tests look at.
     if (!out.write(data.slice(off, off + chunk))) await new Promise((resolve) => out.once('drain', resolve));
   }
+  const fail = param(event, 'fail');
+  if (fail === '1' || fail === true) throw new Error('example failure after the body was written');
   out.end();
 });

@@ -416,8 +416,21 @@ func (l *Lambda) Stop() {
 	stopGroup(l.cmd, 5*time.Second)
 }
 
-// Invoke sends an event and returns the body the caller received.
+// Invoke sends an event and returns the body the caller received. In Managed Instances
+// mode the emulator refuses an invoke while its one runtime is between /response and its
+// next /next (Lambda would route it elsewhere); Invoke retries that, bounded.
 func (l *Lambda) Invoke(ctx context.Context, event []byte) ([]byte, error) {
+	for range 100 {
+		body, err := l.invoke(ctx, event)
+		if err == nil || !bytes.Contains(body, []byte("Runtime.Unavailable")) {
+			return body, err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return l.invoke(ctx, event)
+}
+
+func (l *Lambda) invoke(ctx context.Context, event []byte) ([]byte, error) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, l.InvokeURL, bytes.NewReader(event))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
