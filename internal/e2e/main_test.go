@@ -3,14 +3,15 @@ package e2e
 import (
 	"flag"
 	"fmt"
+	"github.com/bodytrace/bodytrace/internal/localrun"
 	"os"
 	"testing"
 )
 
 var (
-	tools  Tools
-	art    Artifacts
-	jaeger *Jaeger
+	tools  localrun.Tools
+	art    localrun.Artifacts
+	jaeger *localrun.Jaeger
 	// skipWhy is set when the real parts are not installed; tests skip with it.
 	skipWhy string
 )
@@ -26,7 +27,7 @@ func run(m *testing.M) int {
 		return m.Run()
 	}
 	var err error
-	if tools, err = FindTools(); err != nil {
+	if tools, err = localrun.FindTools(); err != nil {
 		if os.Getenv("CI") != "" {
 			fmt.Fprintln(os.Stderr, "e2e:", err)
 			return 1
@@ -40,11 +41,11 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	if art, err = BuildArtifacts(dir); err != nil {
+	if art, err = localrun.BuildArtifacts(dir); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
-	if jaeger, err = StartJaeger(tools.Jaeger); err != nil {
+	if jaeger, err = localrun.StartJaeger(tools.Jaeger, false); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/bodytrace/bodytrace/internal/localrun"
 	"regexp"
 	"strconv"
 	"strings"
@@ -28,7 +29,7 @@ func requestIDs(log string) []string {
 func TestGoClassicNotObserved(t *testing.T) {
 	needParts(t)
 	service := fmt.Sprintf("e2e-go-classic-%d", time.Now().UnixNano())
-	l := StartLambda(t, tools, art, Function{Runtime: "go", Handler: "buffered"}, otlpEnv(service)...)
+	l := StartLambda(t, tools, art, localrun.Function{Runtime: "go", Handler: "buffered"}, otlpEnv(service)...)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for i, n := range []int{10, 2048} {
@@ -67,7 +68,7 @@ func TestGoClassicNotObserved(t *testing.T) {
 // no INVOKE for extensions, telemetry delivered (without platform.runtimeDone).
 func TestManagedInstances(t *testing.T) {
 	needParts(t)
-	for _, fn := range []Function{
+	for _, fn := range []localrun.Function{
 		{Runtime: "node", Handler: "index.handler", ManagedInstances: true},
 		{Runtime: "go", Handler: "buffered", ManagedInstances: true},
 	} {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/bodytrace/bodytrace/internal/localrun"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,7 +16,7 @@ import (
 // event returns an example event with the query string set.
 func event(t *testing.T, name string, query map[string]string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(Root(), "examples", "events", name))
+	b, err := os.ReadFile(filepath.Join(localrun.Root(), "examples", "events", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +55,7 @@ type httpResult struct {
 func TestNodeBufferedClassic(t *testing.T) {
 	needParts(t)
 	service := fmt.Sprintf("e2e-node-buffered-%d", time.Now().UnixNano())
-	l := StartLambda(t, tools, art, Function{Runtime: "node", Handler: "index.handler"}, otlpEnv(service)...)
+	l := StartLambda(t, tools, art, localrun.Function{Runtime: "node", Handler: "index.handler"}, otlpEnv(service)...)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 

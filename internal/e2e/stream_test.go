@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/bodytrace/bodytrace/internal/localrun"
 	"strconv"
 	"testing"
 	"time"
@@ -12,7 +13,7 @@ import (
 func TestNodeStreamingClassic(t *testing.T) {
 	needParts(t)
 	service := fmt.Sprintf("e2e-node-stream-%d", time.Now().UnixNano())
-	l := StartLambda(t, tools, art, Function{Runtime: "node", Handler: "index.stream"}, otlpEnv(service)...)
+	l := StartLambda(t, tools, art, localrun.Function{Runtime: "node", Handler: "index.stream"}, otlpEnv(service)...)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 

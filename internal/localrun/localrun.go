@@ -1,4 +1,8 @@
-package e2e
+// Package localrun runs bodytrace locally with real parts: the AWS Lambda Runtime Interface
+// Emulator (classic and Managed Instances modes, in a private mount namespace so /opt and
+// /var stay untouched), the Node.js runtime client or an aws-lambda-go binary, and Jaeger
+// v2 as the trace backend. The end-to-end tests and the demo share it.
+package localrun
 
 import (
 	"bytes"
@@ -18,7 +22,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 )
 
@@ -101,10 +104,14 @@ type Jaeger struct {
 	Log                       *Log
 }
 
-// StartJaeger runs Jaeger on free loopback ports and waits for its query API.
-func StartJaeger(bin string) (*Jaeger, error) {
-	var ports [4]int
+// StartJaeger runs Jaeger on loopback and waits for its query API. With standard true it
+// uses Jaeger's usual ports (OTLP 4317/4318, query 16686), otherwise free ones.
+func StartJaeger(bin string, standard bool) (*Jaeger, error) {
+	ports := [4]int{4317, 4318, 16686, 16685}
 	for i := range ports {
+		if standard {
+			break
+		}
 		p, err := FreePort()
 		if err != nil {
 			return nil, err
@@ -141,6 +148,9 @@ func StartJaeger(bin string) (*Jaeger, error) {
 	j.Stop()
 	return nil, fmt.Errorf("jaeger's query API did not answer within 60 s:\n%s", j.Log)
 }
+
+// Pid is Jaeger's process id.
+func (j *Jaeger) Pid() int { return j.cmd.Process.Pid }
 
 // Stop ends Jaeger.
 func (j *Jaeger) Stop() {
@@ -296,6 +306,7 @@ type Lambda struct {
 	ProxyPort int
 	Log       *Log
 	cmd       *exec.Cmd
+	task      string
 }
 
 // Artifacts are the built binaries the emulator runs.
@@ -332,28 +343,44 @@ cd /var/task
 exec "$E2E_RIE" --runtime-interface-emulator-address "127.0.0.1:$E2E_INVOKE_PORT" --runtime-api-address "127.0.0.1:$E2E_API_PORT" "$@"
 `
 
-// StartLambda runs the emulator with bodytrace and the function; it stops with the test.
-func StartLambda(t testing.TB, tools Tools, art Artifacts, fn Function, env ...string) *Lambda {
-	t.Helper()
-	task := t.TempDir()
-	if err := os.Chmod(task, 0o755); err != nil {
-		t.Fatal(err)
+// Launch runs the emulator with bodytrace and the function, and waits until it listens.
+// The caller stops it with Stop.
+func Launch(tools Tools, art Artifacts, fn Function, env ...string) (*Lambda, error) {
+	task, err := os.MkdirTemp("", "bodytrace-task-")
+	if err != nil {
+		return nil, err
 	}
+	l, err := launch(task, tools, art, fn, env)
+	if err != nil {
+		os.RemoveAll(task)
+		return nil, err
+	}
+	return l, nil
+}
+
+func launch(task string, tools Tools, art Artifacts, fn Function, env []string) (*Lambda, error) {
+	if err := os.Chmod(task, 0o755); err != nil { // the runtime may run as another user
+		return nil, err
+	}
+	var err error
 	switch fn.Runtime {
 	case "node":
 		for _, f := range []string{"index.js", "bootstrap"} {
-			copyFile(t, filepath.Join(art.NodeExample, f), filepath.Join(task, f), 0o755)
+			err = errors.Join(err, copyFile(filepath.Join(art.NodeExample, f), filepath.Join(task, f)))
 		}
 	case "go":
-		copyFile(t, art.GoExample, filepath.Join(task, "bootstrap"), 0o755)
+		err = copyFile(art.GoExample, filepath.Join(task, "bootstrap"))
 	default:
-		t.Fatalf("unknown runtime %q", fn.Runtime)
+		err = fmt.Errorf("unknown runtime %q", fn.Runtime)
+	}
+	if err != nil {
+		return nil, err
 	}
 	invokePort, err1 := FreePort()
 	apiPort, err2 := FreePort()
 	proxyPort, err3 := FreePort()
 	if err := errors.Join(err1, err2, err3); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	args := []string{"-m", "--propagation", "private", "sh", "-c", mountScript, "rie"}
 	if !fn.ManagedInstances {
@@ -383,18 +410,12 @@ func StartLambda(t testing.TB, tools Tools, art Artifacts, fn Function, env ...s
 	}
 	cmd.Env = append(cmd.Env, fn.Env...)
 	cmd.Env = append(cmd.Env, env...)
-	l := &Lambda{InvokeURL: fmt.Sprintf("http://127.0.0.1:%d/2015-03-31/functions/function/invocations", invokePort), ProxyPort: proxyPort, Log: &Log{}, cmd: cmd}
+	l := &Lambda{InvokeURL: fmt.Sprintf("http://127.0.0.1:%d/2015-03-31/functions/function/invocations", invokePort), ProxyPort: proxyPort, Log: &Log{}, cmd: cmd, task: task}
 	cmd.Stdout, cmd.Stderr = l.Log, l.Log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start emulator: %v", err)
+		return nil, fmt.Errorf("start emulator: %w", err)
 	}
-	t.Cleanup(func() {
-		l.Stop()
-		if t.Failed() {
-			t.Logf("emulator log:\n%s", l.Log)
-		}
-	})
 	// The emulator listens at once and initialises on the first invoke.
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -404,16 +425,19 @@ func StartLambda(t testing.TB, tools Tools, art Artifacts, fn Function, env ...s
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("emulator did not listen within 15 s:\n%s", l.Log)
+			l.Stop()
+			return nil, fmt.Errorf("emulator did not listen within 15 s:\n%s", l.Log)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return l
+	return l, nil
 }
 
-// Stop sends SIGTERM (the emulator sends SHUTDOWN to extensions) and waits.
+// Stop sends SIGTERM (the emulator sends SHUTDOWN to extensions), waits, and removes the
+// function's folder.
 func (l *Lambda) Stop() {
 	stopGroup(l.cmd, 5*time.Second)
+	os.RemoveAll(l.task)
 }
 
 // Invoke sends an event and returns the body the caller received. In Managed Instances
@@ -476,13 +500,10 @@ func (l *Lambda) WaitSummaries(ctx context.Context, n int) ([]map[string]any, er
 	}
 }
 
-func copyFile(t testing.TB, from, to string, mode os.FileMode) {
-	t.Helper()
+func copyFile(from, to string) error {
 	b, err := os.ReadFile(from)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
-	if err := os.WriteFile(to, b, mode); err != nil {
-		t.Fatal(err)
-	}
+	return os.WriteFile(to, b, 0o755)
 }
