@@ -1,0 +1,411 @@
+package runtimeproxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Default capture sizes, used when the Config leaves them zero.
+const (
+	// DefaultCaptureLimit is Lambda's synchronous event limit (6 MiB) plus
+	// 1 KiB, so a whole event is captured.
+	DefaultCaptureLimit = 6<<20 + 1<<10
+	// DefaultHeadLimit covers a function URL's prelude and a small buffered
+	// JSON result.
+	DefaultHeadLimit = 64 << 10
+)
+
+const (
+	upstreamBodyLimit = 4 << 10 // Runtime API error answers kept for the observer
+	recentNexts       = 256     // request ids remembered for SawNext
+)
+
+// Header names the proxy reads.
+const (
+	headerRequestID    = "Lambda-Runtime-Aws-Request-Id"
+	headerResponseMode = "Lambda-Runtime-Function-Response-Mode"
+)
+
+// Config configures a Proxy.
+type Config struct {
+	// Upstream is the host:port of the real Runtime API, the value
+	// AWS_LAMBDA_RUNTIME_API had before it was pointed at the proxy.
+	Upstream string
+	// CaptureLimit caps the bytes of each event kept for Observer.Next:
+	// 0 selects DefaultCaptureLimit, a negative value captures nothing.
+	CaptureLimit int
+	// HeadLimit caps the bytes of each posted body kept in Response.Head:
+	// 0 selects DefaultHeadLimit, a negative value captures nothing.
+	HeadLimit int
+	// Logger receives forwarding failures and recovered observer panics;
+	// nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Stats are running totals of what passed through a Proxy.
+type Stats struct {
+	Nexts     uint64 // GET /next calls received from the runtime (counted when they arrive)
+	Responses uint64 // /response, /error and /init/error exchanges finished
+	Errors    uint64 // observed exchanges that failed (upstream unreachable, cut stream, aborted answer)
+	Bytes     uint64 // body bytes forwarded in observed exchanges, both directions
+}
+
+// Proxy forwards the Runtime API byte for byte and reports to an Observer.
+// It is an http.Handler; use Listen to serve it.
+type Proxy struct {
+	upstream     string
+	captureLimit int
+	headLimit    int
+	obs          Observer
+	log          *slog.Logger
+	transport    *http.Transport
+	rp           *httputil.ReverseProxy
+	buffers      bufferPool
+
+	nexts, responses, errs, bytes atomic.Uint64
+
+	mu         sync.Mutex
+	recent     [recentNexts]string
+	recentPos  int
+	recentSeen map[string]struct{}
+}
+
+// New returns a Proxy forwarding to cfg.Upstream. obs may be nil.
+func New(cfg Config, obs Observer) *Proxy {
+	p := &Proxy{
+		upstream:     strings.TrimPrefix(cfg.Upstream, "http://"),
+		captureLimit: limitOr(cfg.CaptureLimit, DefaultCaptureLimit),
+		headLimit:    limitOr(cfg.HeadLimit, DefaultHeadLimit),
+		obs:          obs,
+		log:          cfg.Logger,
+		recentSeen:   make(map[string]struct{}, recentNexts),
+	}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	p.transport = &http.Transport{
+		Proxy: nil, // HTTP_PROXY and friends must never apply to the Runtime API
+		DialContext: (&net.Dialer{
+			Timeout:   2 * time.Second,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		// No ResponseHeaderTimeout: /next is a long poll that may block for hours.
+		DisableCompression:  true, // never add Accept-Encoding
+		ForceAttemptHTTP2:   false,
+		MaxIdleConns:        64,
+		MaxIdleConnsPerHost: 64, // Managed Instances run many /next polls at once
+		IdleConnTimeout:     90 * time.Second,
+		WriteBufferSize:     32 << 10,
+		ReadBufferSize:      32 << 10,
+	}
+	p.rp = &httputil.ReverseProxy{
+		Rewrite:        p.rewrite,
+		Transport:      p.transport,
+		FlushInterval:  -1, // flush every write: nothing the runtime waits for sits in a buffer
+		ModifyResponse: p.modifyResponse,
+		ErrorHandler:   p.upstreamError,
+		ErrorLog:       slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
+		BufferPool:     &p.buffers,
+	}
+	return p
+}
+
+func limitOr(v, def int) int {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
+}
+
+// Stats returns the running totals.
+func (p *Proxy) Stats() Stats {
+	return Stats{
+		Nexts:     p.nexts.Load(),
+		Responses: p.responses.Load(),
+		Errors:    p.errs.Load(),
+		Bytes:     p.bytes.Load(),
+	}
+}
+
+// Seen reports whether any runtime has called /next through the proxy, that
+// is whether the Runtime API is observed.
+func (p *Proxy) Seen() bool { return p.nexts.Load() > 0 }
+
+// SawNext reports whether a /next answer carrying requestID passed through
+// the proxy, among the last 256 answers. It is true as soon as the answer's
+// headers arrived from the Runtime API.
+func (p *Proxy) SawNext(requestID string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.recentSeen[requestID]
+	return ok
+}
+
+func (p *Proxy) rememberNext(requestID string) {
+	if requestID == "" {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.recentSeen[requestID]; ok {
+		return
+	}
+	if old := p.recent[p.recentPos]; old != "" {
+		delete(p.recentSeen, old)
+	}
+	p.recent[p.recentPos] = requestID
+	p.recentPos = (p.recentPos + 1) % recentNexts
+	p.recentSeen[requestID] = struct{}{}
+}
+
+// exchange is the state of one request through the proxy, carried to the
+// ReverseProxy hooks in the request context. The hooks run on the serving
+// goroutine; only tee is touched by the Transport's goroutine.
+type exchange struct {
+	route   route
+	start   time.Time
+	tee     *requestTee // body posted by the runtime; nil if none
+	status  int
+	header  http.Header // the Runtime API answer's headers
+	answer  *capture    // tee over the Runtime API answer body; nil if not captured
+	chunked bool        // the Runtime API answer had no Content-Length
+	err     error       // from ErrorHandler
+}
+
+type exchangeKey struct{}
+
+// ServeHTTP forwards one request to the Runtime API and its answer back.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ex := &exchange{route: parseRoute(r.Method, r.URL.Path), start: time.Now()}
+	in := r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex))
+	if ex.route.kind != "" && ex.route.kind != kindNext && r.ContentLength != 0 {
+		ex.tee = newRequestTee(r, p.headLimit)
+		in.Body = ex.tee
+		if ex.tee.out != nil {
+			in.Trailer = ex.tee.out
+		}
+	}
+	if ex.route.kind == kindNext {
+		p.nexts.Add(1)
+	}
+	ew := &exactWriter{ResponseWriter: w, ex: ex}
+	if ex.route.kind == "" {
+		p.rp.ServeHTTP(ew, in)
+		return
+	}
+	aborted := true
+	defer func() {
+		// ReverseProxy panics with http.ErrAbortHandler when an answer is
+		// cut mid-body; report it, then let the server abort the connection.
+		var rec any
+		if aborted {
+			rec = recover()
+		}
+		p.observe(ex, ew, r, rec != nil)
+		if rec != nil {
+			panic(rec)
+		}
+	}()
+	p.rp.ServeHTTP(ew, in)
+	aborted = false
+}
+
+// rewrite addresses the outbound request to the Runtime API. ReverseProxy
+// has already removed hop-by-hop headers; everything else stays as sent.
+func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
+	pr.Out.URL.Scheme = "http"
+	pr.Out.URL.Host = p.upstream
+	pr.Out.Host = "" // Host names the Runtime API, as if the runtime had dialled it
+	// Rewrite strips forwarding headers; a byte-exact proxy puts back what was sent.
+	for _, k := range [...]string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"} {
+		if v, ok := pr.In.Header[k]; ok {
+			pr.Out.Header[k] = v
+		}
+	}
+	// Share, not clone, the trailer map: its values arrive only at body EOF.
+	pr.Out.Trailer = pr.In.Trailer
+}
+
+func (p *Proxy) modifyResponse(res *http.Response) error {
+	ex, _ := res.Request.Context().Value(exchangeKey{}).(*exchange)
+	if ex == nil {
+		return nil
+	}
+	ex.status = res.StatusCode
+	ex.header = res.Header
+	ex.chunked = res.ContentLength < 0
+	switch {
+	case ex.route.kind == kindNext:
+		if res.StatusCode == http.StatusOK {
+			p.rememberNext(res.Header.Get(headerRequestID))
+		}
+		ex.answer = newCapture(res.Body, p.captureLimit, res.ContentLength)
+		res.Body = ex.answer
+	case ex.route.kind != "" && res.StatusCode >= 400:
+		ex.answer = newCapture(res.Body, upstreamBodyLimit, res.ContentLength)
+		res.Body = ex.answer
+	}
+	return nil
+}
+
+// upstreamError answers 502 when the Runtime API could not be reached or the
+// request could not be forwarded (including a runtime that cut its body).
+func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+	err = fmt.Errorf("forward %s %s to runtime API %s: %w", r.Method, r.URL.Path, p.upstream, err)
+	ex, _ := r.Context().Value(exchangeKey{}).(*exchange)
+	if ex != nil {
+		ex.err = err
+	}
+	if !errors.Is(err, context.Canceled) {
+		p.log.Warn("runtime api proxy: upstream failed", "error", err.Error(), "path", r.URL.Path)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusBadGateway)
+	fmt.Fprintf(w, `{"errorMessage":%q,"errorType":"BodytraceProxy.UpstreamError"}`, err.Error())
+}
+
+// observe reports a finished exchange. It flushes first, so a Content-Length
+// answer is complete on the runtime's side before the observer runs.
+func (p *Proxy) observe(ex *exchange, w *exactWriter, r *http.Request, aborted bool) {
+	if !aborted && w.wroteHeader {
+		_ = http.NewResponseController(w.ResponseWriter).Flush()
+	}
+	end := time.Now()
+	if ex.route.kind == kindNext {
+		n := Next{Header: ex.header, Status: ex.status, Start: ex.start, End: end, Err: ex.err}
+		if ex.header != nil {
+			n.RequestID = ex.header.Get(headerRequestID)
+		}
+		if ex.answer != nil {
+			n.Body, n.Size, n.Truncated = ex.answer.buf, ex.answer.size, ex.answer.truncated
+			if n.Err == nil && ex.answer.err != nil {
+				n.Err = fmt.Errorf("read event from runtime API: %w", ex.answer.err)
+			}
+		}
+		if n.Err == nil && aborted {
+			n.Err = errors.New("forward event to runtime: connection aborted")
+		}
+		p.bytes.Add(uint64(n.Size))
+		if n.Err != nil {
+			p.errs.Add(1)
+		}
+		if p.obs != nil {
+			p.call(n.RequestID, func() { p.obs.Next(n) })
+		}
+		return
+	}
+	res := Response{
+		RequestID: ex.route.requestID,
+		Kind:      ex.route.kind,
+		Streaming: strings.EqualFold(r.Header.Get(headerResponseMode), "streaming"),
+		Header:    r.Header,
+		Start:     ex.start,
+		End:       end,
+		Status:    ex.status,
+		Err:       ex.err,
+	}
+	if ex.tee != nil {
+		s := ex.tee.snapshot()
+		res.Head, res.Size, res.Chunks, res.FirstByte, res.Trailer = s.head, s.size, s.chunks, s.first, s.trailer
+		if !s.end.IsZero() {
+			res.End = s.end
+		}
+		if s.err != nil {
+			// The Transport's error wraps this one too; name the cause.
+			res.Err = fmt.Errorf("read body from runtime: %w", s.err)
+		}
+	}
+	if ex.answer != nil {
+		res.UpstreamBody = ex.answer.buf
+	}
+	if res.Err == nil && aborted {
+		res.Err = errors.New("forward runtime API answer to runtime: connection aborted")
+	}
+	p.responses.Add(1)
+	p.bytes.Add(uint64(res.Size))
+	if res.Err != nil {
+		p.errs.Add(1)
+	}
+	if p.obs != nil {
+		p.call(res.RequestID, func() { p.obs.Response(res) })
+	}
+}
+
+// call runs an observer callback; its panic must never reach forwarding.
+func (p *Proxy) call(requestID string, f func()) {
+	defer func() {
+		if rec := recover(); rec != nil {
+			p.log.Error("runtime api proxy: observer panicked", "requestId", requestID, "panic", fmt.Sprint(rec))
+		}
+	}()
+	f()
+}
+
+// exactWriter keeps the answer's headers exactly those the Runtime API sent:
+// Go's server would add Date, sniff a Content-Type, and compute a
+// Content-Length for a short chunked answer.
+type exactWriter struct {
+	http.ResponseWriter
+	ex          *exchange
+	wroteHeader bool
+}
+
+func (w *exactWriter) WriteHeader(code int) {
+	if code < 200 || w.wroteHeader {
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
+	w.wroteHeader = true
+	h := w.Header()
+	for _, k := range [...]string{"Date", "Content-Type"} {
+		if _, ok := h[k]; !ok {
+			h[k] = nil // a nil value suppresses the server's own
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+	if w.ex.chunked && w.ex.status != 0 && bodyAllowed(code) {
+		// Headers out now: chunked, as the Runtime API sent it, even if empty.
+		_ = http.NewResponseController(w.ResponseWriter).Flush()
+	}
+}
+
+func (w *exactWriter) Write(b []byte) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush sends buffered data to the runtime.
+func (w *exactWriter) Flush() { _ = http.NewResponseController(w.ResponseWriter).Flush() }
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (w *exactWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func bodyAllowed(code int) bool {
+	return code != http.StatusNoContent && code != http.StatusNotModified
+}
+
+// bufferPool recycles ReverseProxy's 32 KiB copy buffers.
+type bufferPool struct{ pool sync.Pool }
+
+func (bp *bufferPool) Get() []byte {
+	if b, ok := bp.pool.Get().(*[]byte); ok {
+		return *b
+	}
+	return make([]byte, 32<<10)
+}
+
+func (bp *bufferPool) Put(b []byte) { bp.pool.Put(&b) }
