@@ -135,7 +135,15 @@ func (l *Loop) invoke(ctx context.Context, ev extapi.Event) {
 		inv.XRayTraceID = ev.Tracing.Value
 	}
 	done := l.waiter(ev.RequestID)
-	l.update(ev.RequestID, now, func(r *invocation.Record) { r.Invoke = inv })
+	if !l.update(ev.RequestID, now, func(r *invocation.Record) { r.Invoke = inv }) {
+		// A fast function: the proxy saw the whole exchange and closed the record before
+		// this INVOKE reached us. Nothing to wait for.
+		l.mu.Lock()
+		delete(l.waiters, ev.RequestID)
+		l.mu.Unlock()
+		l.flush(ctx)
+		return
+	}
 
 	limit := ev.Deadline().Add(l.cfg.ResponseGrace)
 	if ev.DeadlineMs == 0 || limit.Before(now) {
