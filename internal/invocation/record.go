@@ -92,11 +92,11 @@ type Step struct {
 
 // Request is the event as the runtime received it from /invocation/next.
 type Request struct {
-	At          time.Time // the runtime received it
-	EventBytes  int64
-	Trigger     Trigger
-	Method      string
-	Path        string
+	At         time.Time // the runtime received it
+	EventBytes int64
+	Trigger    Trigger
+	Method     string
+	Path       string
 	// IfNoneMatch and IfModifiedSince record conditional request headers (a 304 answer to one is empty by design).
 	IfNoneMatch     bool
 	IfModifiedSince bool

@@ -55,11 +55,11 @@ type Loop struct {
 	telemetry atomic.Bool // the Telemetry API is delivering
 	coldTaken atomic.Bool // the cold-start invocation has been claimed
 
-	mu       sync.Mutex
-	init     invocation.Init
-	waiters  map[string]chan struct{} // closed when the record is finished
-	timers   map[string]*time.Timer   // TelemetryWait per record
-	stats    Stats
+	mu      sync.Mutex
+	init    invocation.Init
+	waiters map[string]chan struct{} // closed when the record is finished
+	timers  map[string]*time.Timer   // TelemetryWait per record
+	stats   Stats
 }
 
 // Stats counts what the loop did, for the log at shutdown and for tests.
