@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"time"
 
@@ -85,8 +86,13 @@ func New(ctx context.Context, cfg Config) (*Exporter, error) {
 		res = resource.NewSchemaless(resourceAttrs(cfg.Function)...)
 	}
 	opts := []sdktrace.TracerProviderOption{sdktrace.WithBatcher(exp), sdktrace.WithResource(res)}
-	if cfg.Sampler != nil {
+	switch {
+	case cfg.Sampler != nil:
 		opts = append(opts, sdktrace.WithSampler(cfg.Sampler))
+	case os.Getenv("OTEL_TRACES_SAMPLER") == "":
+		// Lambda's trace header usually says Sampled=0 when X-Ray is not active; the SDK's
+		// parent-based default would then drop every trace, lost bodies included.
+		opts = append(opts, sdktrace.WithSampler(sdktrace.AlwaysSample()))
 	}
 	e.provider = sdktrace.NewTracerProvider(opts...)
 	e.tracer = e.provider.Tracer("github.com/bodytrace/bodytrace")

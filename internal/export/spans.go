@@ -146,19 +146,26 @@ func emit(tracer trace.Tracer, r *invocation.Record, v invocation.Verdict, fn Fu
 	}
 	ctx, root := tracer.Start(parentContext(r), spanInvoke+" "+fn.Name,
 		trace.WithSpanKind(trace.SpanKindServer), trace.WithTimestamp(start), trace.WithAttributes(attrs...))
-	lostSpan := root
 	if v.Lost() {
 		root.SetStatus(codes.Error, v.Reason)
 	}
+	// mark adds the "bytes lost here" event to the span where they disappeared; it must run
+	// before that span ends, since ended spans take no events.
+	target := lostSpanName(r, v)
+	mark := func(name string, s trace.Span) {
+		if name == target {
+			s.AddEvent("bodytrace.lost", trace.WithTimestamp(end), trace.WithAttributes(keyLostAt.String(v.LostAt), keyReason.String(v.Reason)))
+		}
+	}
 
 	if in := r.Init; r.ColdStart && in != nil {
-		child(ctx, tracer, spanInit, in.Start, in.End,
+		child(ctx, tracer, spanInit, in.Start, in.End, nil,
 			attribute.String(keyPrefix+"init.type", in.Type),
 			attribute.String(keyPrefix+"init.status", in.Status),
 			attribute.String(keyPrefix+"init.source", in.Source))
 	}
 	if q := r.Request; q != nil {
-		child(ctx, tracer, spanRequest, start, q.At,
+		child(ctx, tracer, spanRequest, start, q.At, nil,
 			attribute.String(keyPrefix+"trigger", string(q.Trigger)),
 			semconv.HTTPRequestBodySize(int(q.EventBytes)),
 			attribute.Int64(keyPrefix+"bytes.event", q.EventBytes),
@@ -167,21 +174,18 @@ func emit(tracer trace.Tracer, r *invocation.Record, v invocation.Verdict, fn Fu
 	}
 	if p := r.Response; p != nil {
 		rctx, rs := tracer.Start(ctx, spanResponse, trace.WithTimestamp(p.Start), trace.WithAttributes(responseAttrs(p)...))
-		lostSpan = rs
 		if p.Mode == invocation.ModeStreaming {
 			first := p.FirstByte
 			if first.IsZero() {
 				first = p.End
 			}
-			ss := child(rctx, tracer, spanStream, p.Start, p.End,
+			child(rctx, tracer, spanStream, p.Start, p.End, mark,
 				attribute.Int64(keyPrefix+"stream.ttfb_us", first.Sub(p.Start).Microseconds()),
 				attribute.Int(keyPrefix+"stream.chunks", p.Chunks),
 				attribute.Int64(keyPrefix+"bytes.stream", p.WireBytes),
 				attribute.String(keyPrefix+"stream.error_type", p.ErrorType))
-			if v.LostAt == "streaming" {
-				lostSpan = ss
-			}
 		}
+		mark(spanResponse, rs)
 		rs.End(trace.WithTimestamp(p.End))
 	}
 	if d := r.Platform.RuntimeDone; d != nil {
@@ -199,19 +203,30 @@ func emit(tracer trace.Tracer, r *invocation.Record, v invocation.Verdict, fn Fu
 		if d.ResponseDurationMs != nil {
 			attrs = append(attrs, attribute.Float64(keyPrefix+"platform.response_duration_ms", *d.ResponseDurationMs))
 		}
-		s := child(ctx, tracer, spanRuntimeDone, d.At.Add(-ms(d.DurationMs)), d.At, attrs...)
-		if v.LostAt == "platform" {
-			lostSpan = s
-		}
+		child(ctx, tracer, spanRuntimeDone, d.At.Add(-ms(d.DurationMs)), d.At, mark, attrs...)
 	}
 	if rp := r.Platform.Report; rp != nil {
 		report(ctx, tracer, rp)
 	}
-	if v.Lost() {
-		lostSpan.AddEvent("bodytrace.lost", trace.WithTimestamp(end), trace.WithAttributes(keyLostAt.String(v.LostAt), keyReason.String(v.Reason)))
-	}
+	mark(spanInvoke, root)
 	root.End(trace.WithTimestamp(end))
 	return root.SpanContext()
+}
+
+// lostSpanName names the span where a lost body's bytes disappeared: the stream or the
+// response for what the runtime sent, runtimeDone for the platform, else the root.
+func lostSpanName(r *invocation.Record, v invocation.Verdict) string {
+	switch {
+	case !v.Lost():
+		return ""
+	case v.LostAt == "streaming" && r.Response != nil && r.Response.Mode == invocation.ModeStreaming:
+		return spanStream
+	case v.LostAt == "platform" && r.Platform.RuntimeDone != nil:
+		return spanRuntimeDone
+	case v.LostAt != "platform" && r.Response != nil:
+		return spanResponse
+	}
+	return spanInvoke
 }
 
 // report records platform.report as a child of the invocation; it may arrive after the
@@ -230,7 +245,7 @@ func report(ctx context.Context, tracer trace.Tracer, rp *invocation.Report) {
 	if rp.InitDurationMs != nil {
 		attrs = append(attrs, attribute.Float64(keyPrefix+"platform.init_duration_ms", *rp.InitDurationMs))
 	}
-	child(ctx, tracer, spanReport, rp.At.Add(-ms(rp.DurationMs)), rp.At, attrs...)
+	child(ctx, tracer, spanReport, rp.At.Add(-ms(rp.DurationMs)), rp.At, nil, attrs...)
 }
 
 func responseAttrs(p *invocation.Response) []attribute.KeyValue {
@@ -261,13 +276,16 @@ func responseAttrs(p *invocation.Response) []attribute.KeyValue {
 	return attrs
 }
 
-func child(ctx context.Context, tracer trace.Tracer, name string, start, end time.Time, attrs ...attribute.KeyValue) trace.Span {
+// child records a finished span; mark, when not nil, sees it before it ends.
+func child(ctx context.Context, tracer trace.Tracer, name string, start, end time.Time, mark func(string, trace.Span), attrs ...attribute.KeyValue) {
 	if end.Before(start) {
 		end = start
 	}
 	_, s := tracer.Start(ctx, name, trace.WithTimestamp(start), trace.WithAttributes(attrs...))
+	if mark != nil {
+		mark(name, s)
+	}
 	s.End(trace.WithTimestamp(end))
-	return s
 }
 
 func trigger(t invocation.Trigger) attribute.KeyValue {

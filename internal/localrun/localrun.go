@@ -444,18 +444,26 @@ func (l *Lambda) Stop() {
 // mode the emulator refuses an invoke while its one runtime is between /response and its
 // next /next (Lambda would route it elsewhere); Invoke retries that, bounded.
 func (l *Lambda) Invoke(ctx context.Context, event []byte) ([]byte, error) {
+	return l.InvokeWith(ctx, event, nil)
+}
+
+// InvokeWith is Invoke with extra HTTP headers on the invoke request (X-Amzn-Trace-Id, ...).
+func (l *Lambda) InvokeWith(ctx context.Context, event []byte, header http.Header) ([]byte, error) {
 	for range 100 {
-		body, err := l.invoke(ctx, event)
+		body, err := l.invoke(ctx, event, header)
 		if err == nil || !bytes.Contains(body, []byte("Runtime.Unavailable")) {
 			return body, err
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return l.invoke(ctx, event)
+	return l.invoke(ctx, event, header)
 }
 
-func (l *Lambda) invoke(ctx context.Context, event []byte) ([]byte, error) {
+func (l *Lambda) invoke(ctx context.Context, event []byte, header http.Header) ([]byte, error) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, l.InvokeURL, bytes.NewReader(event))
+	for k, v := range header {
+		req.Header[k] = v
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("invoke: %w", err)

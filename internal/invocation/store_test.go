@@ -1,0 +1,201 @@
+package invocation
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestStoreUpdateCreatesOnce(t *testing.T) {
+	var created []string
+	s := NewStore(4, func(r *Record) {
+		created = append(created, r.RequestID)
+		r.ColdStart = len(created) == 1
+	})
+	t0 := time.Unix(1000, 0)
+	calls := 0
+	for i, at := range []time.Time{t0, t0.Add(-time.Second), t0.Add(time.Second), {}} {
+		if !s.Update("a", at, func(r *Record) { calls++ }) {
+			t.Fatalf("Update %d returned false for an open record", i)
+		}
+	}
+	if !s.Update("b", t0, func(*Record) {}) {
+		t.Fatal("Update b returned false")
+	}
+	if calls != 4 {
+		t.Errorf("f called %d times, want 4", calls)
+	}
+	if fmt.Sprint(created) != "[a b]" {
+		t.Errorf("created ran for %v, want [a b]", created)
+	}
+	r, ok := s.Take("a")
+	if !ok {
+		t.Fatal("Take a: not found")
+	}
+	if r.RequestID != "a" || !r.ColdStart {
+		t.Errorf("record a = %+v, want RequestID a and ColdStart", r)
+	}
+	if want := t0.Add(-time.Second); !r.Started.Equal(want) {
+		t.Errorf("Started = %v, want the earliest %v", r.Started, want)
+	}
+	if b, _ := s.Take("b"); b.ColdStart {
+		t.Error("b is ColdStart, want only the first record")
+	}
+}
+
+func TestStoreTakeThenUpdateIsLate(t *testing.T) {
+	s := NewStore(8, nil)
+	s.Update("a", time.Now(), func(r *Record) { r.Steps = append(r.Steps, Step{Name: "x"}) })
+	r, ok := s.Take("a")
+	if !ok || len(r.Steps) != 1 {
+		t.Fatalf("Take = %+v, %v", r, ok)
+	}
+	called := false
+	if s.Update("a", time.Now(), func(*Record) { called = true }) {
+		t.Error("Update after Take returned true, want false (late)")
+	}
+	if called {
+		t.Error("Update after Take called f")
+	}
+	if _, ok := s.Take("a"); ok {
+		t.Error("second Take found a record")
+	}
+	if _, ok := s.Take("never"); ok {
+		t.Error("Take of an unknown id found a record")
+	}
+	if ids := s.Open(nil); len(ids) != 0 {
+		t.Errorf("Open = %v after Take, want none", ids)
+	}
+}
+
+func TestStoreOpen(t *testing.T) {
+	s := NewStore(8, nil)
+	s.Update("a", time.Now(), func(r *Record) { r.Response = &Response{} })
+	s.Update("b", time.Now(), func(*Record) {})
+	if ids := s.Open(nil); len(ids) != 2 {
+		t.Errorf("Open(nil) = %v, want 2 ids", ids)
+	}
+	ids := s.Open(func(r *Record) bool { return r.Response != nil })
+	if len(ids) != 1 || ids[0] != "a" {
+		t.Errorf("Open(with response) = %v, want [a]", ids)
+	}
+}
+
+func TestStoreClosedMemoryIsBounded(t *testing.T) {
+	const limit = 3
+	s := NewStore(limit, nil)
+	for i := range 10 {
+		id := fmt.Sprint(i)
+		s.Update(id, time.Now(), func(*Record) {})
+		s.Take(id)
+	}
+	if len(s.closed) != limit || len(s.order) != limit {
+		t.Fatalf("remembers %d closed ids (%d in order), want %d", len(s.closed), len(s.order), limit)
+	}
+	// The newest ids are still recognised as late, the oldest are forgotten.
+	for _, id := range []string{"7", "8", "9"} {
+		if s.Update(id, time.Now(), func(*Record) {}) {
+			t.Errorf("Update(%s) = true, want late", id)
+		}
+	}
+	if !s.Update("0", time.Now(), func(*Record) {}) {
+		t.Error("Update(0) = false, want a new record once 0 is forgotten")
+	}
+}
+
+func TestStoreLimitBelowOne(t *testing.T) {
+	s := NewStore(0, nil)
+	s.Update("a", time.Now(), func(*Record) {})
+	s.Take("a")
+	if s.Update("a", time.Now(), func(*Record) {}) {
+		t.Error("a store with limit 0 must still remember the last closed id")
+	}
+}
+
+func TestStoreWait(t *testing.T) {
+	t.Run("condition met by a later update", func(t *testing.T) {
+		s := NewStore(8, nil)
+		result := make(chan bool, 1)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		go func() {
+			result <- s.Wait(ctx, "a", func(r *Record) bool { return r.Response != nil })
+		}()
+		s.Update("a", time.Now(), func(*Record) {}) // not yet
+		s.Update("a", time.Now(), func(r *Record) { r.Response = &Response{} })
+		if !<-result {
+			t.Error("Wait = false, want true once the response arrived")
+		}
+	})
+	t.Run("condition already met", func(t *testing.T) {
+		s := NewStore(8, nil)
+		s.Update("a", time.Now(), func(r *Record) { r.Response = &Response{} })
+		if !s.Wait(context.Background(), "a", func(r *Record) bool { return r.Response != nil }) {
+			t.Error("Wait = false")
+		}
+	})
+	t.Run("context ends", func(t *testing.T) {
+		s := NewStore(8, nil)
+		s.Update("a", time.Now(), func(*Record) {})
+		ctx, cancel := context.WithCancel(context.Background())
+		result := make(chan bool, 1)
+		go func() { result <- s.Wait(ctx, "a", func(r *Record) bool { return r.Response != nil }) }()
+		s.Update("b", time.Now(), func(r *Record) { r.Response = &Response{} }) // another id: no wake-up for a
+		cancel()
+		select {
+		case ok := <-result:
+			if ok {
+				t.Error("Wait = true, want false after ctx ended")
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Wait did not return after ctx ended")
+		}
+	})
+}
+
+func TestStoreConcurrentUpdates(t *testing.T) {
+	const ids, updates = 20, 50
+	var mu sync.Mutex
+	created := map[string]int{}
+	s := NewStore(ids, func(r *Record) {
+		mu.Lock()
+		created[r.RequestID]++
+		mu.Unlock()
+	})
+	var wg sync.WaitGroup
+	for i := range ids {
+		id := fmt.Sprintf("req-%d", i)
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range updates {
+					s.Update(id, time.Now(), func(r *Record) {
+						r.Steps = append(r.Steps, Step{Name: id})
+					})
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	for i := range ids {
+		id := fmt.Sprintf("req-%d", i)
+		r, ok := s.Take(id)
+		if !ok {
+			t.Fatalf("Take(%s) found nothing", id)
+		}
+		if len(r.Steps) != 4*updates {
+			t.Errorf("%s has %d steps, want %d", id, len(r.Steps), 4*updates)
+		}
+		for _, st := range r.Steps {
+			if st.Name != id {
+				t.Fatalf("%s holds a step of %s", id, st.Name)
+			}
+		}
+		if created[id] != 1 {
+			t.Errorf("created ran %d times for %s, want 1", created[id], id)
+		}
+	}
+}
