@@ -69,7 +69,12 @@ func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Lo
 		"proxy", cfg.ProxyAddr, "init_ms", strconv.FormatFloat(float64(time.Since(started).Microseconds())/1000, 'f', 2, 64))
 
 	subscribeTelemetry(ctx, cfg, runtimeAPI, ext.ID(), loop, log)
-	return loop.Run(ctx)
+	if err := loop.Run(ctx); err != nil {
+		// The event loop lost the Extensions API: say so to Lambda before exiting.
+		_ = ext.ExitError(context.Background(), "Extension.EventLoopFailed", err)
+		return err
+	}
+	return nil
 }
 
 // subscribeTelemetry starts the listener and subscribes; without telemetry bodytrace

@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bodytrace/bodytrace/internal/invocation"
@@ -52,7 +53,9 @@ func (l *Loop) Response(p runtimeproxy.Response) {
 		return
 	case p.Kind == runtimeproxy.KindError:
 		resp.Mode, resp.ErrorType = invocation.ModeError, p.Header.Get("Lambda-Runtime-Function-Error-Type")
-	case p.Streaming:
+	case p.Streaming || strings.HasPrefix(p.Header.Get("Content-Type"), invocation.HTTPIntegrationContentType):
+		// aws-lambda-go's lambdaurl streams without the response-mode header; its prelude
+		// content type tells the stream apart.
 		resp.Mode = invocation.ModeStreaming
 		resp.ParseStream(p.Head, p.Header.Get("Content-Type"))
 		resp.ErrorType = p.Trailer.Get("Lambda-Runtime-Function-Error-Type")

@@ -46,9 +46,12 @@ type Next struct {
 // Response describes one exchange in which the runtime posts a result: a
 // response (buffered or streamed), an invocation error or an init error.
 type Response struct {
-	RequestID string      // from the path; empty for init/error
-	Kind      string      // KindResponse, KindError or KindInitError
-	Streaming bool        // Lambda-Runtime-Function-Response-Mode: streaming
+	RequestID string // from the path; empty for init/error
+	Kind      string // KindResponse, KindError or KindInitError
+	// Streaming is true for a body sent with Lambda-Runtime-Function-Response-Mode:
+	// streaming. aws-lambda-go sends no such header (it posts every result chunked);
+	// its lambdaurl streams are told by their Content-Type.
+	Streaming bool
 	Header    http.Header // the runtime's request headers as sent (Transfer-Encoding excepted: Go's server removes it)
 	Head      []byte      // the first Config.HeadLimit bytes of the body
 	Size      int64       // body bytes the runtime sent and the proxy forwarded
