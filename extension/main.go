@@ -19,6 +19,7 @@ import (
 	"github.com/bodytrace/bodytrace/internal/extapi"
 	"github.com/bodytrace/bodytrace/internal/lifecycle"
 	"github.com/bodytrace/bodytrace/internal/runtimeproxy"
+	"github.com/bodytrace/bodytrace/internal/steps"
 	"github.com/bodytrace/bodytrace/internal/telemetry"
 )
 
@@ -41,7 +42,11 @@ func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Lo
 	runtimeAPI := os.Getenv("AWS_LAMBDA_RUNTIME_API")
 	exp := newExporter(ctx, cfg, log)
 
-	var proxy *runtimeproxy.Proxy
+	var (
+		proxy     *runtimeproxy.Proxy
+		stepsLn   *steps.Listener
+		stepCount = steps.NewCounter(log)
+	)
 	ext := extapi.New(runtimeAPI)
 	loop := lifecycle.New(lifecycle.Config{
 		FlushTimeout:    cfg.FlushTimeout,
@@ -49,7 +54,21 @@ func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Lo
 		ResponseGrace:   cfg.ResponseGrace,
 		Started:         started,
 		RuntimeObserved: func() bool { return proxy != nil && proxy.Seen() },
+		SyncSteps: func(ctx context.Context) error {
+			if stepsLn == nil {
+				return nil
+			}
+			return stepsLn.Sync(ctx)
+		},
 	}, ext, exp, log)
+
+	// Step lines by datagram: the wrapper advertises this address to the function.
+	if ln, err := steps.Listen(cfg.StepsAddr, loop.Step, stepCount); err != nil {
+		log.Warn("step line listener not started; steps only from the function's log", "addr", cfg.StepsAddr, "err", err)
+	} else {
+		stepsLn = ln
+		defer ln.Close()
+	}
 
 	// The proxy listens before /register: the runtime starts as soon as every extension
 	// has registered, and the wrapper sends it here only if something is listening.

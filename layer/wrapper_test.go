@@ -164,6 +164,11 @@ func TestWrapperRuntimeAPI(t *testing.T) {
 			if got := run.env["BODYTRACE_UPSTREAM_RUNTIME_API"]; got != tt.wantUpstream {
 				t.Errorf("BODYTRACE_UPSTREAM_RUNTIME_API = %q, want %q", got, tt.wantUpstream)
 			}
+			// Step lines go to the extension by datagram only when the proxy answered.
+			redirected := tt.wantUpstream != "" && run.env["AWS_LAMBDA_RUNTIME_API"] != tt.wantUpstream
+			if got, ok := run.env["BODYTRACE_STEPS_ADDR"]; redirected != ok || ok && !strings.HasSuffix(got, ":9141") {
+				t.Errorf("BODYTRACE_STEPS_ADDR = %q (set %v), want it on port 9141 exactly when redirected (%v)", got, ok, redirected)
+			}
 			if tt.wantStderr == "" {
 				if run.stderr != "" {
 					t.Errorf("stderr = %q, want none", run.stderr)

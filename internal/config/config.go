@@ -12,6 +12,8 @@ import (
 type Config struct {
 	// ProxyAddr is where the Runtime API proxy listens (BODYTRACE_PROXY_PORT, on 127.0.0.1).
 	ProxyAddr string
+	// StepsAddr is where step lines arrive as datagrams (BODYTRACE_STEPS_PORT, on 127.0.0.1).
+	StepsAddr string
 	// TelemetryAddr is where the Telemetry API listener binds (BODYTRACE_TELEMETRY_PORT, on
 	// 127.0.0.1); empty lets the extension choose the address sandbox.localdomain resolves to.
 	TelemetryAddr string
@@ -41,6 +43,7 @@ type Config struct {
 // Defaults for every setting.
 const (
 	DefaultProxyPort     = 9140
+	DefaultStepsPort     = 9141
 	DefaultFlushTimeout  = time.Second
 	DefaultTelemetryWait = 150 * time.Millisecond
 	DefaultResponseGrace = 500 * time.Millisecond
@@ -57,6 +60,7 @@ func Load(getenv func(string) string) Config {
 	}
 	r := reader{getenv: getenv, c: &c}
 	c.ProxyAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(r.port("BODYTRACE_PROXY_PORT", DefaultProxyPort)))
+	c.StepsAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(r.port("BODYTRACE_STEPS_PORT", DefaultStepsPort)))
 	if p := r.port("BODYTRACE_TELEMETRY_PORT", 0); p != 0 {
 		c.TelemetryAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
 	}

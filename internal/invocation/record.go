@@ -2,6 +2,8 @@ package invocation
 
 import (
 	"time"
+
+	"github.com/bodytrace/bodytrace/internal/steps"
 )
 
 // Record is everything observed about one invocation. Each source fills its own part; a
@@ -19,8 +21,8 @@ type Record struct {
 	Response *Response // Runtime API proxy: what the runtime sent back
 	Platform Platform  // Telemetry API
 
-	// Steps are the stages the function reported through step lines.
-	Steps []Step
+	// Steps are the stages the function reported through step lines, in arrival order.
+	Steps []steps.Step
 
 	// Observed says which sources were able to see this invocation at all, so the
 	// verdict can tell "not seen" apart from "seen empty".
@@ -78,16 +80,6 @@ type Report struct {
 	MemorySizeMB     int64
 	MaxMemoryUsedMB  int64
 	InitDurationMs   *float64
-}
-
-// Step is one stage a function reported through a step line.
-type Step struct {
-	At     time.Time
-	Name   string
-	Phase  string
-	Bytes  int64
-	Status int
-	Note   string
 }
 
 // Request is the event as the runtime received it from /invocation/next.

@@ -3,6 +3,7 @@ package invocation
 import (
 	"context"
 	"fmt"
+	"github.com/bodytrace/bodytrace/internal/steps"
 	"sync"
 	"testing"
 	"time"
@@ -47,7 +48,7 @@ func TestStoreUpdateCreatesOnce(t *testing.T) {
 
 func TestStoreTakeThenUpdateIsLate(t *testing.T) {
 	s := NewStore(8, nil)
-	s.Update("a", time.Now(), func(r *Record) { r.Steps = append(r.Steps, Step{Name: "x"}) })
+	s.Update("a", time.Now(), func(r *Record) { r.Steps = append(r.Steps, steps.Step{Stage: "x"}) })
 	r, ok := s.Take("a")
 	if !ok || len(r.Steps) != 1 {
 		t.Fatalf("Take = %+v, %v", r, ok)
@@ -173,7 +174,7 @@ func TestStoreConcurrentUpdates(t *testing.T) {
 				defer wg.Done()
 				for range updates {
 					s.Update(id, time.Now(), func(r *Record) {
-						r.Steps = append(r.Steps, Step{Name: id})
+						r.Steps = append(r.Steps, steps.Step{Stage: id})
 					})
 				}
 			}()
@@ -190,8 +191,8 @@ func TestStoreConcurrentUpdates(t *testing.T) {
 			t.Errorf("%s has %d steps, want %d", id, len(r.Steps), 4*updates)
 		}
 		for _, st := range r.Steps {
-			if st.Name != id {
-				t.Fatalf("%s holds a step of %s", id, st.Name)
+			if st.Stage != id {
+				t.Fatalf("%s holds a step of %s", id, st.Stage)
 			}
 		}
 		if created[id] != 1 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bodytrace/bodytrace/internal/extapi"
 	"github.com/bodytrace/bodytrace/internal/invocation"
+	"github.com/bodytrace/bodytrace/internal/steps"
 )
 
 // Extensions is the part of the Extensions API the loop uses.
@@ -40,6 +41,9 @@ type Config struct {
 	// RuntimeObserved reports whether a runtime asks for events through the proxy; it must
 	// turn true as soon as /next arrives, before Lambda's INVOKE for that event. Nil: never.
 	RuntimeObserved func() bool
+	// SyncSteps, when set, returns once the step lines sent before the call were handled
+	// (bounded by ctx); the loop calls it before closing a record whose response arrived.
+	SyncSteps func(ctx context.Context) error
 }
 
 // Loop joins the sources of one execution environment. Create it with New, hand it to the
@@ -54,6 +58,8 @@ type Loop struct {
 	proxied   func() bool // a runtime called /next through the proxy
 	telemetry atomic.Bool // the Telemetry API is delivering
 	coldTaken atomic.Bool // the cold-start invocation has been claimed
+	stepsSeen atomic.Bool // the function sends step lines
+	stepLines *steps.Counter
 
 	mu      sync.Mutex
 	init    invocation.Init
@@ -80,10 +86,11 @@ func New(cfg Config, ext Extensions, exp Exporter, log *slog.Logger) *Loop {
 	}
 	l := &Loop{
 		cfg: cfg, ext: ext, exp: exp, log: log, proxied: cfg.RuntimeObserved,
-		store:   invocation.NewStore(1024, nil),
-		waiters: map[string]chan struct{}{},
-		timers:  map[string]*time.Timer{},
-		init:    invocation.Init{Start: cfg.Started, Source: "extension"},
+		stepLines: steps.NewCounter(log),
+		store:     invocation.NewStore(1024, nil),
+		waiters:   map[string]chan struct{}{},
+		timers:    map[string]*time.Timer{},
+		init:      invocation.Init{Start: cfg.Started, Source: "extension"},
 	}
 	// The first invocation an execution environment sees is its cold start.
 	l.store = invocation.NewStore(1024, func(r *invocation.Record) {

@@ -1,12 +1,14 @@
 package lifecycle
 
 import (
+	"context"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/bodytrace/bodytrace/internal/invocation"
 	"github.com/bodytrace/bodytrace/internal/runtimeproxy"
+	"github.com/bodytrace/bodytrace/internal/steps"
 	"github.com/bodytrace/bodytrace/internal/telemetry"
 )
 
@@ -63,6 +65,12 @@ func (l *Loop) Response(p runtimeproxy.Response) {
 	default:
 		resp.Mode = invocation.ModeBuffered
 	}
+	if l.stepsSeen.Load() && l.cfg.SyncSteps != nil {
+		// Steps the function sent just before its response may still sit in the socket.
+		ctx, cancel := context.WithTimeout(context.Background(), stepSyncBound)
+		_ = l.cfg.SyncSteps(ctx)
+		cancel()
+	}
 	l.update(p.RequestID, p.Start, func(r *invocation.Record) {
 		if resp.Mode == invocation.ModeBuffered {
 			trigger := invocation.TriggerDirect
@@ -75,6 +83,17 @@ func (l *Loop) Response(p runtimeproxy.Response) {
 	})
 }
 
+// stepSyncBound bounds the wait for step lines in flight when a response arrives.
+const stepSyncBound = 5 * time.Millisecond
+
+// Step handles a step line, from the datagram listener or the function's log.
+func (l *Loop) Step(s steps.Step) {
+	l.stepsSeen.Store(true)
+	if !l.update(s.RequestID, time.Now(), func(r *invocation.Record) { r.Steps = append(r.Steps, s) }) {
+		l.late()
+	}
+}
+
 // Telemetry handles a batch from the Telemetry API listener.
 func (l *Loop) Telemetry(events []telemetry.Event) {
 	for _, ev := range events {
@@ -83,6 +102,10 @@ func (l *Loop) Telemetry(events []telemetry.Event) {
 			continue
 		}
 		switch e := v.(type) {
+		case telemetry.LogLine:
+			if ev.Type == telemetry.TypeFunction && steps.Find([]byte(e.Message)) >= 0 {
+				l.stepLines.Feed([]byte(e.Message), l.Step)
+			}
 		case telemetry.InitStart:
 			l.mu.Lock()
 			l.init = invocation.Init{Start: ev.Time, End: l.init.End, Type: e.InitializationType, Source: "telemetry"}

@@ -298,6 +298,10 @@ type Function struct {
 	Env              []string
 	// NoExtension runs the function without bodytrace (a baseline).
 	NoExtension bool
+	// Dir is the Node.js function's folder, copied to /var/task (default examples/node).
+	Dir string
+	// NodeModules, when set, is a node_modules folder mounted at /var/task/node_modules.
+	NodeModules string
 }
 
 // Lambda is a running emulator with bodytrace and a function.
@@ -312,6 +316,9 @@ type Lambda struct {
 // Artifacts are the built binaries the emulator runs.
 type Artifacts struct {
 	Extension, GoExample, Wrapper, NodeExample string
+	// NodeHelper is the folder holding the layer's Node.js helper (bodytrace.cjs), copied
+	// to /opt/bodytrace/node as the layer lays it out; empty when there is none.
+	NodeHelper string
 }
 
 // BuildArtifacts builds the extension and the Go example into dir.
@@ -326,7 +333,16 @@ func BuildArtifacts(dir string) (Artifacts, error) {
 	}
 	root := Root()
 	return Artifacts{Extension: ext, GoExample: goex,
-		Wrapper: filepath.Join(root, "layer", "bodytrace-wrapper"), NodeExample: filepath.Join(root, "examples", "node")}, nil
+		Wrapper: filepath.Join(root, "layer", "bodytrace-wrapper"), NodeExample: filepath.Join(root, "examples", "node"),
+		NodeHelper: existing(filepath.Join(root, "layer", "node"))}, nil
+}
+
+// existing returns dir when it exists, else "".
+func existing(dir string) string {
+	if _, err := os.Stat(dir); err != nil {
+		return ""
+	}
+	return dir
 }
 
 // mountScript lays out /opt and /var/task in a private mount namespace, as Lambda does,
@@ -335,10 +351,12 @@ const mountScript = `set -eu
 mount -t tmpfs -o mode=0755 tmpfs /opt
 mkdir -p /opt/extensions /opt/ric
 if [ -n "$E2E_EXT" ]; then cp "$E2E_EXT" /opt/extensions/bodytrace; cp "$E2E_WRAPPER" /opt/bodytrace-wrapper; fi
+if [ -n "$E2E_EXT" ] && [ -n "$E2E_NODE_HELPER" ]; then mkdir -p /opt/bodytrace; cp -r "$E2E_NODE_HELPER" /opt/bodytrace/node; fi
 mount --bind "$E2E_RIC" /opt/ric
 mount -t tmpfs -o mode=0755 tmpfs /var
 mkdir -p /var/task
 mount --bind "$E2E_TASK" /var/task
+if [ -n "$E2E_NODE_MODULES" ]; then mount --bind "$E2E_NODE_MODULES" /var/task/node_modules; fi
 cd /var/task
 exec "$E2E_RIE" --runtime-interface-emulator-address "127.0.0.1:$E2E_INVOKE_PORT" --runtime-api-address "127.0.0.1:$E2E_API_PORT" "$@"
 `
@@ -365,8 +383,13 @@ func launch(task string, tools Tools, art Artifacts, fn Function, env []string) 
 	var err error
 	switch fn.Runtime {
 	case "node":
-		for _, f := range []string{"index.js", "bootstrap"} {
-			err = errors.Join(err, copyFile(filepath.Join(art.NodeExample, f), filepath.Join(task, f)))
+		dir := fn.Dir
+		if dir == "" {
+			dir = art.NodeExample
+		}
+		err = copyDir(dir, task)
+		if fn.NodeModules != "" {
+			err = errors.Join(err, os.MkdirAll(filepath.Join(task, "node_modules"), 0o755))
 		}
 	case "go":
 		err = copyFile(art.GoExample, filepath.Join(task, "bootstrap"))
@@ -394,6 +417,7 @@ func launch(task string, tools Tools, art Artifacts, fn Function, env []string) 
 	}
 	cmd.Env = append(os.Environ(),
 		"E2E_EXT="+extPath, "E2E_WRAPPER="+art.Wrapper, "E2E_RIC="+tools.RIC, "E2E_TASK="+task, "E2E_RIE="+tools.RIE,
+		"E2E_NODE_HELPER="+art.NodeHelper, "E2E_NODE_MODULES="+fn.NodeModules,
 		"E2E_INVOKE_PORT="+strconv.Itoa(invokePort), "E2E_API_PORT="+strconv.Itoa(apiPort),
 		"_HANDLER="+fn.Handler,
 		"RIC_DIR=/opt/ric",
@@ -506,6 +530,26 @@ func (l *Lambda) WaitSummaries(ctx context.Context, n int) ([]map[string]any, er
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// copyDir copies the regular files of a folder tree (node_modules excluded) into to.
+func copyDir(from, to string) error {
+	return filepath.WalkDir(from, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, path)
+		if d.IsDir() {
+			if d.Name() == "node_modules" {
+				return filepath.SkipDir
+			}
+			return os.MkdirAll(filepath.Join(to, rel), 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		return copyFile(path, filepath.Join(to, rel))
+	})
 }
 
 func copyFile(from, to string) error {

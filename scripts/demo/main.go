@@ -85,6 +85,9 @@ func run() error {
 		Wrapper:     filepath.Join(layer, "bodytrace-wrapper"),
 		NodeExample: filepath.Join(root, "examples", "node"),
 	}
+	if _, err := os.Stat(filepath.Join(layer, "bodytrace", "node")); err == nil {
+		art.NodeHelper = filepath.Join(layer, "bodytrace", "node")
+	}
 	if _, err := os.Stat(art.Extension); err != nil {
 		return fmt.Errorf("%s is missing: run `make layer` (or `make demo`, which builds it)", art.Extension)
 	}

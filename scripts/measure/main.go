@@ -46,6 +46,9 @@ func run(n int) error {
 		Wrapper:     filepath.Join(layer, "bodytrace-wrapper"),
 		NodeExample: filepath.Join(root, "examples", "node"),
 	}
+	if _, err := os.Stat(filepath.Join(layer, "bodytrace", "node")); err == nil {
+		art.NodeHelper = filepath.Join(layer, "bodytrace", "node")
+	}
 	if _, err := os.Stat(art.Extension); err != nil {
 		return fmt.Errorf("%s is missing: run `make layer`", art.Extension)
 	}

@@ -1,0 +1,38 @@
+// Package steps reads step lines: how a function tells bodytrace how many bytes each stage
+// of its response path held (the handler, each middleware or wrapper, writes to a response
+// object, a response stream).
+//
+// # Format, version 1
+//
+// One line per step: the marker, one space, then a JSON object on the same line.
+//
+//	@bodytrace/step {"v":1,"rid":"<request id>","seq":2,"stage":"middleware:sentry","phase":"out","bytes":0,"status":200}
+//
+// Fields:
+//   - v (number, required): the format version, 1.
+//   - rid (string, required): the Lambda request id the step belongs to.
+//   - seq (number): order of the step within the invocation, from 0; steps are applied in
+//     this order, innermost stage first.
+//   - stage (string, required): "handler" (what the exported handler returned),
+//     "middleware:<name>" (what a wrapper layer returned, outward from the handler),
+//     "adapter" (a framework adapter's snapshot of the response), "write" (writes to a
+//     response object), "stream" (a response stream).
+//   - phase (string): "out" (the stage's result), "write" (bytes written so far), "end"
+//     (the stage ended), "error".
+//   - bytes (number): body bytes at this stage (for "write", the running total).
+//   - kind (string): what the stage held: "http" (an HTTP-shaped result: bytes is its
+//     decoded body), "json" (any other value: bytes is its JSON size), "undefined" (nothing
+//     was returned), "stream".
+//   - status (number): the HTTP status code, when known.
+//   - after (number): milliseconds since the handler settled (negative: before it), for
+//     writes and stream ends; a write after a buffered adapter's snapshot is a late write.
+//   - chunks (number): writes so far, for streams.
+//   - who (string): the code responsible, when known (a wrapper's name, a package).
+//   - note (string): free text for a person.
+//
+// Lines travel by one of two transports, parsed by the same code: printed to stdout (the
+// extension reads them from the Telemetry API "function" stream), or sent, one line per
+// datagram, to the extension's UDP port on 127.0.0.1 (BODYTRACE_STEPS_ADDR, advertised by
+// the exec wrapper). A line that is malformed, larger than MaxLine, or of an unknown
+// version is counted and ignored, never fatal.
+package steps

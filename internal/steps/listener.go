@@ -1,0 +1,177 @@
+package steps
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+)
+
+// Handler receives each accepted step. It runs on the listener's goroutine: keep it fast.
+type Handler func(Step)
+
+// Stats counts what a Listener or a Counter saw.
+type Stats struct {
+	Accepted, Rejected uint64
+}
+
+// Counter counts accepted and rejected lines, and logs the first rejection of each run
+// of them so a broken emitter does not flood the log.
+type Counter struct {
+	accepted, rejected atomic.Uint64
+	log                *slog.Logger
+}
+
+// NewCounter returns a counter that logs to log (nil: discard).
+func NewCounter(log *slog.Logger) *Counter {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Counter{log: log}
+}
+
+// Feed parses one line, counts it, and hands an accepted step to h.
+func (c *Counter) Feed(line []byte, h Handler) {
+	s, err := Parse(line)
+	if err != nil {
+		// Log the 1st, 10th, 100th ... rejection: visible, bounded.
+		if n := c.rejected.Add(1); isPowerOf10(n) {
+			c.log.Warn("step line ignored", "err", err, "rejected_so_far", n)
+		}
+		return
+	}
+	c.accepted.Add(1)
+	h(s)
+}
+
+// Stats returns the counts.
+func (c *Counter) Stats() Stats {
+	return Stats{Accepted: c.accepted.Load(), Rejected: c.rejected.Load()}
+}
+
+func isPowerOf10(n uint64) bool {
+	for n >= 10 && n%10 == 0 {
+		n /= 10
+	}
+	return n == 1
+}
+
+// Listener receives step lines as UDP datagrams on loopback.
+type Listener struct {
+	conn *net.UDPConn
+	*Counter
+	wg sync.WaitGroup
+
+	mu      sync.Mutex
+	syncs   map[uint64]chan struct{}
+	syncSeq uint64
+	out     *net.UDPConn // sends Sync's barrier datagrams
+}
+
+// syncMarker starts a barrier datagram; it is never a step line.
+const syncMarker = "@bodytrace/sync "
+
+// Listen binds addr (e.g. 127.0.0.1:9141) now and serves until Close.
+func Listen(addr string, h Handler, c *Counter) (*Listener, error) {
+	ua, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for step lines on %s: %w", addr, err)
+	}
+	conn, err := net.ListenUDP("udp", ua)
+	if err != nil {
+		return nil, fmt.Errorf("listen for step lines on %s: %w", addr, err)
+	}
+	l := &Listener{conn: conn, Counter: c, syncs: map[uint64]chan struct{}{}}
+	l.wg.Add(1)
+	go l.serve(h)
+	return l, nil
+}
+
+func (l *Listener) serve(h Handler) {
+	defer l.wg.Done()
+	buf := make([]byte, MaxLine+1)
+	for {
+		n, _, err := l.conn.ReadFromUDP(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		if l.barrier(buf[:n]) {
+			continue
+		}
+		l.Feed(buf[:n], h)
+	}
+}
+
+// Sync returns once every datagram queued before the call has been handled, or ctx ends:
+// loopback UDP keeps a socket's order, so a barrier datagram read back marks the point.
+// The loop calls it before closing a record, so steps sent just before the runtime's
+// response are not mistaken for late ones.
+func (l *Listener) Sync(ctx context.Context) error {
+	l.mu.Lock()
+	if l.out == nil {
+		out, err := net.DialUDP("udp", nil, l.conn.LocalAddr().(*net.UDPAddr))
+		if err != nil {
+			l.mu.Unlock()
+			return fmt.Errorf("sync step lines: %w", err)
+		}
+		l.out = out
+	}
+	l.syncSeq++
+	seq, done := l.syncSeq, make(chan struct{})
+	l.syncs[seq] = done
+	out := l.out
+	l.mu.Unlock()
+	defer func() {
+		l.mu.Lock()
+		delete(l.syncs, seq)
+		l.mu.Unlock()
+	}()
+	if _, err := out.Write(fmt.Appendf(nil, "%s%d", syncMarker, seq)); err != nil {
+		return fmt.Errorf("sync step lines: %w", err)
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// barrier reports whether b is a Sync datagram, waking its caller.
+func (l *Listener) barrier(b []byte) bool {
+	rest, ok := bytes.CutPrefix(b, []byte(syncMarker))
+	if !ok {
+		return false
+	}
+	seq, _ := strconv.ParseUint(string(rest), 10, 64)
+	l.mu.Lock()
+	if ch, ok := l.syncs[seq]; ok {
+		close(ch)
+		delete(l.syncs, seq)
+	}
+	l.mu.Unlock()
+	return true
+}
+
+// Addr is the bound address.
+func (l *Listener) Addr() string { return l.conn.LocalAddr().String() }
+
+// Close stops the listener and waits for its goroutine.
+func (l *Listener) Close() error {
+	err := l.conn.Close()
+	l.wg.Wait()
+	l.mu.Lock()
+	if l.out != nil {
+		l.out.Close()
+	}
+	l.mu.Unlock()
+	return err
+}
