@@ -27,6 +27,9 @@ type Summary struct {
 	LostAt    string    `json:"lostAt,omitempty"`
 	Reason    string    `json:"reason,omitempty"`
 	Bytes     Bytes     `json:"bytes"`
+	// Stages are the checkpoints along the response path, innermost first: the handler,
+	// each middleware, late writes, the runtime response, the stream, the platform.
+	Stages []Stage `json:"stages,omitempty"`
 	// DurationMs runs from the first to the last moment bodytrace observed.
 	DurationMs float64  `json:"durationMs"`
 	Observed   []string `json:"observed"`
@@ -38,6 +41,15 @@ type Bytes struct {
 	Response *int64 `json:"response,omitempty"` // on the wire to the Runtime API, prelude included
 	Body     *int64 `json:"body,omitempty"`     // decoded HTTP body (or whole payload)
 	Produced *int64 `json:"produced,omitempty"` // platform.runtimeDone producedBytes
+}
+
+// Stage is one checkpoint of the response path and the body bytes it held.
+type Stage struct {
+	Stage  string `json:"stage"` // handler, middleware:<name>, late-write, response, stream, platform
+	Bytes  int64  `json:"bytes"`
+	Status int    `json:"status,omitempty"`
+	Who    string `json:"who,omitempty"`
+	Lost   bool   `json:"lost,omitempty"` // the bytes vanished at this stage
 }
 
 // NewSummary builds the summary line of a record.
