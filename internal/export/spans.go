@@ -172,6 +172,27 @@ func emit(tracer trace.Tracer, r *invocation.Record, v invocation.Verdict, fn Fu
 			attribute.Bool(keyPrefix+"request.if_none_match", q.IfNoneMatch),
 			attribute.Bool(keyPrefix+"request.if_modified_since", q.IfModifiedSince))
 	}
+	// One span per stage the function reported, innermost first, with its bytes.
+	for _, st := range r.Stages() {
+		if !isStepStage(st.Name) {
+			continue // the response, stream and platform spans below carry these
+		}
+		at := stepTime(r)
+		attrs := []attribute.KeyValue{attribute.Int64(keyPrefix+"bytes", st.Bytes)}
+		if st.Status != 0 {
+			attrs = append(attrs, semconv.HTTPResponseStatusCode(st.Status))
+		}
+		if st.Kind != "" {
+			attrs = append(attrs, attribute.String(keyPrefix+"kind", st.Kind))
+		}
+		if st.Who != "" {
+			attrs = append(attrs, attribute.String(keyPrefix+"who", st.Who))
+		}
+		if st.Name == invocation.StageLateWrite {
+			attrs = append(attrs, attribute.Float64(keyPrefix+"after_ms", st.After))
+		}
+		child(ctx, tracer, st.Name, at, at, mark, attrs...)
+	}
 	if p := r.Response; p != nil {
 		rctx, rs := tracer.Start(ctx, spanResponse, trace.WithTimestamp(p.Start), trace.WithAttributes(responseAttrs(p)...))
 		if p.Mode == invocation.ModeStreaming {
@@ -216,6 +237,11 @@ func emit(tracer trace.Tracer, r *invocation.Record, v invocation.Verdict, fn Fu
 // lostSpanName names the span where a lost body's bytes disappeared: the stream or the
 // response for what the runtime sent, runtimeDone for the platform, else the root.
 func lostSpanName(r *invocation.Record, v invocation.Verdict) string {
+	for _, st := range r.Stages() {
+		if isStepStage(st.Name) && (st.Name == v.LostAt || st.Name == invocation.StageLateWrite && strings.HasPrefix(v.LostAt, st.Name)) {
+			return st.Name
+		}
+	}
 	switch {
 	case !v.Lost():
 		return ""
@@ -326,6 +352,22 @@ func bounds(r *invocation.Record) (time.Time, time.Time) {
 		see(d.At)
 	}
 	return start, end
+}
+
+// isStepStage reports whether a stage came from the function's step lines rather than
+// from the proxy or the platform, which have spans of their own.
+func isStepStage(name string) bool {
+	return name != invocation.StageResponse && name != "stream" && name != invocation.StagePlatform
+}
+
+// stepTime places a step's span: steps carry no clock of their own, so they sit at the
+// response's start (the moment the function handed its result over), or the invocation's.
+func stepTime(r *invocation.Record) time.Time {
+	if r.Response != nil && !r.Response.Start.IsZero() {
+		return r.Response.Start
+	}
+	start, _ := bounds(r)
+	return start
 }
 
 func ms(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }

@@ -1,6 +1,7 @@
 package export
 
 import (
+	"strings"
 	"time"
 
 	"github.com/bodytrace/bodytrace/internal/invocation"
@@ -84,7 +85,25 @@ func NewSummary(r *invocation.Record, v invocation.Verdict, traceID string) Summ
 	if d := r.Platform.RuntimeDone; d != nil && d.ProducedBytes != nil {
 		s.Bytes.Produced = ptr(*d.ProducedBytes)
 	}
+	for _, st := range r.Stages() {
+		s.Stages = append(s.Stages, Stage{Stage: st.Name, Bytes: st.Bytes, Status: st.Status, Who: st.Who, Lost: lostHere(st.Name, v)})
+	}
 	return s
 }
 
 func ptr(n int64) *int64 { return &n }
+
+// lostHere reports whether the verdict places the loss at the stage named name.
+func lostHere(name string, v invocation.Verdict) bool {
+	switch {
+	case !v.Lost():
+		return false
+	case name == v.LostAt:
+		return true
+	case name == invocation.StageLateWrite:
+		return strings.HasPrefix(v.LostAt, invocation.StageLateWrite)
+	case name == "stream":
+		return v.LostAt == "streaming"
+	}
+	return false
+}

@@ -3,6 +3,7 @@ package invocation
 import (
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // Verdict values. Lost verdicts start with LostPrefix and name the stage.
@@ -37,6 +38,9 @@ func (r *Record) Judge() Verdict {
 	}
 	resp := r.Response
 	if resp == nil {
+		if v, ok := r.lostAlongPath(); ok {
+			return v
+		}
 		if !r.Observed.RuntimeAPI {
 			return Verdict{Verdict: VerdictUnknown, Reason: "the Runtime API was not observed: on a managed runtime set AWS_LAMBDA_EXEC_WRAPPER=/opt/bodytrace-wrapper; in a Go function import github.com/bodytrace/bodytrace/steps"}
 		}
@@ -58,10 +62,16 @@ func (r *Record) Judge() Verdict {
 	if resp.BodyBytes < 0 {
 		return Verdict{Verdict: VerdictUnknown, Reason: "the result was larger than the capture limit, so its body length is not known"}
 	}
+	if st, ok := r.streamStep(); ok && resp.Mode == ModeStreaming && st.Bytes > resp.BodyBytes {
+		return lost("streaming", "the function wrote %d bytes to its stream but only %d reached Lambda", st.Bytes, resp.BodyBytes)
+	}
 	if resp.BodyBytes > 0 {
 		return Verdict{Verdict: VerdictDelivered, Reason: fmt.Sprintf("the function handed Lambda a %d-byte body; any loss is downstream (gateway, CDN)", resp.BodyBytes)}
 	}
 	if v, ok := r.emptyByDesign(); ok {
+		return v
+	}
+	if v, ok := r.lostAlongPath(); ok {
 		return v
 	}
 	if resp.Mode == ModeStreaming {
@@ -71,6 +81,64 @@ func (r *Record) Judge() Verdict {
 		return Verdict{Verdict: VerdictDelivered, Reason: "the function returned an empty result to a direct invoke"}
 	}
 	return lost("handler", "the function returned status %d with an empty body", resp.StatusCode)
+}
+
+// lostAlongPath finds, from the function's step lines, the first stage at which a body
+// that existed became empty: a write after a buffered adapter took its snapshot, a
+// middleware that dropped what it was given, or a handler that returned nothing.
+func (r *Record) lostAlongPath() (Verdict, bool) {
+	stages := r.Stages()
+	for _, s := range stages {
+		if s.Name == StageLateWrite && s.Bytes > 0 {
+			at := StageLateWrite
+			if s.Who != "" {
+				at += ":" + s.Who
+			}
+			return lost(at, "%d bytes were written %.0f ms after the handler settled, after a buffered adapter had taken its snapshot%s", s.Bytes, s.After, by(s.Who)), true
+		}
+	}
+	var last *Stage
+	for i := range stages {
+		s := &stages[i]
+		if s.Name == StageLateWrite || s.Name == StageResponse || s.Name == "stream" || s.Name == StagePlatform {
+			continue
+		}
+		if s.Bytes > 0 {
+			last = s
+			continue
+		}
+		if last != nil {
+			name := strings.TrimPrefix(s.Name, middlewarePre)
+			return lost(middlewarePre+name, "%s received a %d-byte body from %s and passed on an empty one", s.Name, last.Bytes, last.Name), true
+		}
+		if s.Name == StageHandler {
+			if s.Status == http.StatusNoContent || s.Status == http.StatusNotModified {
+				return Verdict{}, false // empty by design is judged on the response
+			}
+			if s.Kind == "undefined" {
+				return lost("handler", "the handler returned undefined, so the runtime sent null"), true
+			}
+			return lost("handler", "the handler returned an empty body%s", status(s.Status)), true
+		}
+	}
+	if last != nil && r.Response != nil && r.Response.BodyBytes == 0 {
+		return Verdict{Verdict: VerdictUnknown, Reason: fmt.Sprintf("%s held %d bytes but the runtime sent an empty body: something after it that reports no steps (a wrapper, the runtime client) dropped it; report each wrapper with wrap()", last.Name, last.Bytes)}, true
+	}
+	return Verdict{}, false
+}
+
+func by(who string) string {
+	if who == "" {
+		return ""
+	}
+	return " (written by " + who + ")"
+}
+
+func status(code int) string {
+	if code == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" with status %d", code)
 }
 
 func (r *Record) platformFailure() (Verdict, bool) {
