@@ -8,7 +8,6 @@ import (
 	"time"
 )
 
-
 // TestListenerSync sends step lines and malformed datagrams, then Sync: every line sent
 // before Sync must have been handled when it returns.
 func TestListenerSync(t *testing.T) {
