@@ -10,6 +10,7 @@ all: test
 ## test: every test: unit tests, then end to end under the emulator with Jaeger.
 test: tools vet
 	go test -race -count=1 ./...
+	@if [ -d layer/node/test ]; then node --test layer/node/test/; fi
 
 ## unit: the tests that need nothing installed.
 unit:

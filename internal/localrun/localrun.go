@@ -559,3 +559,21 @@ func copyFile(from, to string) error {
 	}
 	return os.WriteFile(to, b, 0o755)
 }
+
+// LayerArtifacts returns the artifacts as `make layer` built them for this machine's
+// architecture (layer/build/<arch>), the way the layer lays them out under /opt.
+func LayerArtifacts() (Artifacts, error) {
+	root := Root()
+	arch := map[string]string{"amd64": "x86_64", "arm64": "arm64"}[runtime.GOARCH]
+	layer := filepath.Join(root, "layer", "build", arch)
+	art := Artifacts{
+		Extension:   filepath.Join(layer, "extensions", "bodytrace"),
+		Wrapper:     filepath.Join(layer, "bodytrace-wrapper"),
+		NodeExample: filepath.Join(root, "examples", "node"),
+		NodeHelper:  existing(filepath.Join(layer, "bodytrace", "node")),
+	}
+	if _, err := os.Stat(art.Extension); err != nil {
+		return art, fmt.Errorf("%s is missing: run `make layer`", art.Extension)
+	}
+	return art, nil
+}

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
@@ -77,19 +76,9 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	root := localrun.Root()
-	arch := map[string]string{"amd64": "x86_64", "arm64": "arm64"}[runtime.GOARCH]
-	layer := filepath.Join(root, "layer", "build", arch)
-	art := localrun.Artifacts{
-		Extension:   filepath.Join(layer, "extensions", "bodytrace"),
-		Wrapper:     filepath.Join(layer, "bodytrace-wrapper"),
-		NodeExample: filepath.Join(root, "examples", "node"),
-	}
-	if _, err := os.Stat(filepath.Join(layer, "bodytrace", "node")); err == nil {
-		art.NodeHelper = filepath.Join(layer, "bodytrace", "node")
-	}
-	if _, err := os.Stat(art.Extension); err != nil {
-		return fmt.Errorf("%s is missing: run `make layer` (or `make demo`, which builds it)", art.Extension)
+	art, err := localrun.LayerArtifacts()
+	if err != nil {
+		return err
 	}
 	step("building the Go example")
 	dir, err := os.MkdirTemp("", "bodytrace-demo-")
@@ -128,7 +117,7 @@ func run() error {
 			return err
 		}
 		for i, sc := range f.scenarios {
-			got, err := l.Invoke(ctx, event(root, sc))
+			got, err := l.Invoke(ctx, event(localrun.Root(), sc))
 			if err != nil {
 				l.Stop()
 				return fmt.Errorf("%s: %w", sc.what, err)
@@ -210,6 +199,22 @@ func printSummary(sc scenario, callerBytes int, s map[string]any, j *localrun.Ja
 	}
 	fmt.Printf("    request   %s  (event %s)\n", req, num("event"))
 	fmt.Printf("    response  %v, status %s: %s on the wire, body %s; caller received %d B\n", orDash(s["mode"]), status, num("response"), num("body"), callerBytes)
+	if stages, _ := s["stages"].([]any); len(stages) > 0 {
+		fmt.Printf("    stages   ")
+		for i, st := range stages {
+			m, _ := st.(map[string]any)
+			arrow := " → "
+			if i == 0 {
+				arrow = " "
+			}
+			mark := ""
+			if m["lost"] == true {
+				mark = " ✗"
+			}
+			fmt.Printf("%s%v %.0f B%s", arrow, m["stage"], m["bytes"], mark)
+		}
+		fmt.Println()
+	}
 	fmt.Printf("    verdict   %v: %v\n", s["verdict"], s["reason"])
 	fmt.Printf("    trace     %v  http://%s/api/traces/%v\n", s["traceId"], j.Query, s["traceId"])
 }

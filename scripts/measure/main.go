@@ -11,9 +11,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,19 +36,9 @@ func run(n int) error {
 	if err != nil {
 		return err
 	}
-	root := localrun.Root()
-	arch := map[string]string{"amd64": "x86_64", "arm64": "arm64"}[runtime.GOARCH]
-	layer := filepath.Join(root, "layer", "build", arch)
-	art := localrun.Artifacts{
-		Extension:   filepath.Join(layer, "extensions", "bodytrace"),
-		Wrapper:     filepath.Join(layer, "bodytrace-wrapper"),
-		NodeExample: filepath.Join(root, "examples", "node"),
-	}
-	if _, err := os.Stat(filepath.Join(layer, "bodytrace", "node")); err == nil {
-		art.NodeHelper = filepath.Join(layer, "bodytrace", "node")
-	}
-	if _, err := os.Stat(art.Extension); err != nil {
-		return fmt.Errorf("%s is missing: run `make layer`", art.Extension)
+	art, err := localrun.LayerArtifacts()
+	if err != nil {
+		return err
 	}
 	jaeger, err := localrun.StartJaeger(tools.Jaeger, false)
 	if err != nil {
