@@ -80,6 +80,17 @@ func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Lo
 		defer srv.Close(context.Background())
 	}
 
+	// Resolve the telemetry listener's address while registering: a DNS lookup need not
+	// lengthen the cold start.
+	telemetryAddr := make(chan string, 1)
+	go func() {
+		if cfg.TelemetryAddr != "" {
+			telemetryAddr <- cfg.TelemetryAddr
+			return
+		}
+		telemetryAddr <- telemetry.DefaultAddr(ctx)
+	}()
+
 	reg, err := ext.Register(ctx, filepath.Base(os.Args[0]), extapi.Invoke, extapi.Shutdown)
 	if err != nil {
 		return err
@@ -87,7 +98,7 @@ func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Lo
 	log.Info("registered", "function", reg.FunctionName, "events", reg.Events,
 		"proxy", cfg.ProxyAddr, "init_ms", strconv.FormatFloat(float64(time.Since(started).Microseconds())/1000, 'f', 2, 64))
 
-	subscribeTelemetry(ctx, cfg, runtimeAPI, ext.ID(), loop, log)
+	subscribeTelemetry(ctx, <-telemetryAddr, runtimeAPI, ext.ID(), loop, log)
 	if err := loop.Run(ctx); err != nil {
 		// The event loop lost the Extensions API: say so to Lambda before exiting.
 		_ = ext.ExitError(context.Background(), "Extension.EventLoopFailed", err)
@@ -98,11 +109,7 @@ func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Lo
 
 // subscribeTelemetry starts the listener and subscribes; without telemetry bodytrace
 // carries on with the proxy alone.
-func subscribeTelemetry(ctx context.Context, cfg config.Config, runtimeAPI, extID string, loop *lifecycle.Loop, log *slog.Logger) {
-	addr := cfg.TelemetryAddr
-	if addr == "" {
-		addr = telemetry.DefaultAddr(ctx)
-	}
+func subscribeTelemetry(ctx context.Context, addr, runtimeAPI, extID string, loop *lifecycle.Loop, log *slog.Logger) {
 	ln, err := telemetry.Listen(addr, loop.Telemetry, log)
 	if err != nil {
 		log.Warn("telemetry listener not started", "addr", addr, "err", err)
