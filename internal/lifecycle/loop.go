@@ -113,6 +113,9 @@ func (l *Loop) Stats() Stats {
 // Instances the extension gets no INVOKE: records then finish on their own as responses
 // and telemetry arrive, and Run just waits for SHUTDOWN.
 func (l *Loop) Run(ctx context.Context) error {
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	defer stopSweep()
+	go l.sweepEvery(sweepCtx, sweepInterval)
 	for {
 		ev, err := l.ext.Next(ctx)
 		if err != nil {
@@ -130,6 +133,47 @@ func (l *Loop) Run(ctx context.Context) error {
 			l.shutdown(ev.Deadline())
 			return nil
 		}
+	}
+}
+
+// sweepInterval is how often records that can no longer complete are closed.
+const sweepInterval = 10 * time.Second
+
+// maxOpen bounds a record without a known deadline: Lambda's longest timeout.
+const maxOpen = 15 * time.Minute
+
+func (l *Loop) sweepEvery(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			l.Sweep(now)
+		}
+	}
+}
+
+// Sweep closes the records that can no longer complete at now: past their deadline (plus
+// the bounded waits) or, with no deadline known (stray telemetry, a runtime that died),
+// open longer than Lambda's longest timeout. Nothing waits forever, nothing piles up.
+func (l *Loop) Sweep(now time.Time) {
+	grace := l.cfg.ResponseGrace + l.cfg.TelemetryWait
+	for _, id := range l.store.Open(func(r *invocation.Record) bool {
+		deadline := time.Time{}
+		switch {
+		case r.Invoke != nil && !r.Invoke.Deadline.IsZero():
+			deadline = r.Invoke.Deadline
+		case r.Request != nil && !r.Request.Deadline.IsZero():
+			deadline = r.Request.Deadline
+		}
+		if deadline.IsZero() {
+			return now.Sub(r.Started) > maxOpen
+		}
+		return now.After(deadline.Add(grace))
+	}) {
+		l.finish(id, "swept: past its deadline")
 	}
 }
 

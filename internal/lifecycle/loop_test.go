@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -582,5 +583,27 @@ func TestLoopDeadline(t *testing.T) {
 	}
 	if v := r.Judge(); v.Verdict != invocation.VerdictUnknown || !strings.Contains(v.Reason, "no response") {
 		t.Errorf("verdict = %+v", v)
+	}
+}
+
+// TestSweep closes records that can no longer complete: past their deadline, or open
+// longer than Lambda's longest timeout when no deadline is known; others stay open.
+func TestSweep(t *testing.T) {
+	h := newHarness(t, Config{TelemetryWait: time.Millisecond, ResponseGrace: time.Millisecond}, true)
+	h.loop.SetTelemetry(true)
+	now := time.Now()
+	past := now.Add(-time.Second)
+	h.loop.Next(runtimeproxy.Next{RequestID: "past-deadline", Header: http.Header{"Lambda-Runtime-Deadline-Ms": {strconv.FormatInt(past.UnixMilli(), 10)}}, End: past})
+	h.loop.Next(runtimeproxy.Next{RequestID: "future-deadline", Header: http.Header{"Lambda-Runtime-Deadline-Ms": {strconv.FormatInt(now.Add(time.Minute).UnixMilli(), 10)}}, End: now})
+	h.loop.Telemetry(tel(t,
+		`{"time":"`+now.Add(-20*time.Minute).UTC().Format(time.RFC3339Nano)+`","type":"platform.start","record":{"requestId":"stray-old"}}`,
+		`{"time":"`+now.UTC().Format(time.RFC3339Nano)+`","type":"platform.start","record":{"requestId":"stray-new"}}`))
+	h.loop.Sweep(now)
+	got := map[string]bool{}
+	for _, r := range h.exp.all() {
+		got[r.RequestID] = true
+	}
+	if !got["past-deadline"] || !got["stray-old"] || got["future-deadline"] || got["stray-new"] || len(got) != 2 {
+		t.Fatalf("swept %v; want past-deadline and stray-old only", got)
 	}
 }
