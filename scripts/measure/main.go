@@ -22,8 +22,9 @@ import (
 
 func main() {
 	n := flag.Int("n", 100, "invocations per run")
+	otlp := flag.Bool("otlp", true, "export traces to a local Jaeger (false: summary lines only)")
 	flag.Parse()
-	if err := run(*n); err != nil {
+	if err := run(*n, *otlp); err != nil {
 		fmt.Fprintln(os.Stderr, "measure:", err)
 		os.Exit(1)
 	}
@@ -31,7 +32,7 @@ func main() {
 
 var initMs = regexp.MustCompile(`"msg":"registered".*"init_ms":"([0-9.]+)"`)
 
-func run(n int) error {
+func run(n int, otlp bool) error {
 	tools, err := localrun.FindTools()
 	if err != nil {
 		return err
@@ -48,7 +49,11 @@ func run(n int) error {
 	event := []byte(`{"bytes":1024}`)
 	for _, with := range []bool{false, true} {
 		fn := localrun.Function{Runtime: "node", Handler: "index.handler", NoExtension: !with}
-		l, err := localrun.Launch(tools, art, fn, "OTEL_EXPORTER_OTLP_ENDPOINT=http://"+jaeger.OTLPHTTP)
+		env := []string{"BODYTRACE_SUMMARY=on"}
+		if otlp {
+			env = append(env, "OTEL_EXPORTER_OTLP_ENDPOINT=http://"+jaeger.OTLPHTTP)
+		}
+		l, err := localrun.Launch(tools, art, fn, env...)
 		if err != nil {
 			return err
 		}
