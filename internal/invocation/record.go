@@ -145,6 +145,9 @@ type Response struct {
 	ContentEncoding string
 	ContentType     string
 	IsBase64Encoded bool
+	// BadBase64 is set when isBase64Encoded is true but the body does not decode: the
+	// gateway cannot turn it into bytes.
+	BadBase64 bool
 	// BodyBytes is the decoded body length for HTTP-shaped results, or the payload size otherwise;
 	// -1 when it could not be determined (result larger than the capture).
 	BodyBytes int64

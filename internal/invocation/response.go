@@ -67,6 +67,8 @@ func (r *Response) ParseBuffered(result []byte, complete bool, trigger Trigger) 
 	if h.IsBase64Encoded {
 		if n, err := base64.StdEncoding.DecodeString(*h.Body); err == nil {
 			r.BodyBytes = int64(len(n))
+		} else {
+			r.BadBase64 = true
 		}
 	}
 }

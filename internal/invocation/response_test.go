@@ -174,3 +174,19 @@ func TestParseStream(t *testing.T) {
 		})
 	}
 }
+
+func TestParseBufferedBadBase64(t *testing.T) {
+	var r Response
+	body := []byte(`{"statusCode":200,"body":"hello","isBase64Encoded":true}`)
+	r.WireBytes = int64(len(body))
+	r.ParseBuffered(body, true, TriggerFunctionURL)
+	if !r.BadBase64 || r.BodyBytes != 5 {
+		t.Fatalf("BadBase64 %v BodyBytes %d; want true and the body's 5 characters", r.BadBase64, r.BodyBytes)
+	}
+	good := []byte(`{"statusCode":200,"body":"aGVsbG8=","isBase64Encoded":true}`)
+	r = Response{WireBytes: int64(len(good))}
+	r.ParseBuffered(good, true, TriggerFunctionURL)
+	if r.BadBase64 || r.BodyBytes != 5 {
+		t.Fatalf("valid base64: BadBase64 %v BodyBytes %d; want false and 5", r.BadBase64, r.BodyBytes)
+	}
+}

@@ -62,6 +62,9 @@ func (r *Record) Judge() Verdict {
 	if resp.BodyBytes < 0 {
 		return Verdict{Verdict: VerdictUnknown, Reason: "the result was larger than the capture limit, so its body length is not known"}
 	}
+	if resp.BadBase64 {
+		return lost("handler", "the result says isBase64Encoded but its %d-character body is not base64: the gateway cannot decode it (set isBase64Encoded only for base64 bodies)", resp.BodyBytes)
+	}
 	if st, ok := r.streamStep(); ok && resp.Mode == ModeStreaming && st.Bytes > resp.BodyBytes {
 		return lost("streaming", "the function wrote %d bytes to its stream but only %d reached Lambda", st.Bytes, resp.BodyBytes)
 	}

@@ -96,6 +96,11 @@ func TestJudgeSteps(t *testing.T) {
 			verdict: "empty-by-design",
 		},
 		{
+			name:    "isBase64Encoded on a body that is not base64",
+			resp:    &Response{Mode: ModeBuffered, HTTP: true, StatusCode: 200, BodyBytes: 5, IsBase64Encoded: true, BadBase64: true},
+			verdict: "lost:handler", reason: "not base64",
+		},
+		{
 			name:    "healthy chain",
 			steps:   []steps.Step{step(0, "handler", 2048), step(1, "middleware:sentry", 2048)},
 			resp:    buffered(2048),
