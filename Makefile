@@ -26,6 +26,7 @@ tools:
 	@scripts/install-rie.sh >/dev/null
 	@scripts/install-jaeger.sh >/dev/null
 	@scripts/install-ric.sh >/dev/null
+	@scripts/install-node-examples.sh >/dev/null
 
 ## layer: build layer/build/bodytrace-x86_64.zip and bodytrace-arm64.zip.
 layer:

@@ -52,6 +52,7 @@ func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Lo
 		FlushTimeout:    cfg.FlushTimeout,
 		TelemetryWait:   cfg.TelemetryWait,
 		ResponseGrace:   cfg.ResponseGrace,
+		LateWriteWait:   cfg.LateWriteWait,
 		Started:         started,
 		RuntimeObserved: func() bool { return proxy != nil && proxy.Seen() },
 		SyncSteps: func(ctx context.Context) error {

@@ -13,7 +13,9 @@ for arch in x86_64 arm64; do
 	CGO_ENABLED=0 GOOS=linux GOARCH=$goarch go build -trimpath -ldflags='-s -w' -o "$stage/extensions/bodytrace" ./extension
 	install -m 0755 layer/bodytrace-wrapper "$stage/bodytrace-wrapper"
 	if [ -d layer/node ]; then
-		mkdir -p "$stage/bodytrace" && cp -r layer/node "$stage/bodytrace/"
+		# The Node.js helper without its tests: only what the runtime loads ships.
+		mkdir -p "$stage/bodytrace/node"
+		(cd layer/node && find . -name '*.cjs' -not -path './test/*' -exec cp --parents {} "../../$stage/bodytrace/node/" \;)
 	fi
 	# Fixed timestamps so the same sources give the same zip.
 	find "$stage" -exec touch -h -d '2020-01-01T00:00:00Z' {} +

@@ -29,6 +29,9 @@ type Config struct {
 	FlushTimeout time.Duration
 	// TelemetryWait bounds how long a finished response waits for platform.runtimeDone (BODYTRACE_TELEMETRY_WAIT).
 	TelemetryWait time.Duration
+	// LateWriteWait is how long an empty buffered response waits for writes after the
+	// adapter's snapshot, when the function reports steps (BODYTRACE_LATE_WRITE_WAIT).
+	LateWriteWait time.Duration
 	// ResponseGrace is how long past the invocation's deadline the extension waits for the response.
 	ResponseGrace time.Duration
 	// LogLevel is BODYTRACE_LOG_LEVEL: debug, info, warn, error.
@@ -47,6 +50,7 @@ const (
 	DefaultFlushTimeout  = time.Second
 	DefaultTelemetryWait = 150 * time.Millisecond
 	DefaultResponseGrace = 500 * time.Millisecond
+	DefaultLateWriteWait = 100 * time.Millisecond
 )
 
 // Load reads the configuration through getenv (os.Getenv in production).
@@ -55,6 +59,7 @@ func Load(getenv func(string) string) Config {
 		FlushTimeout:  DefaultFlushTimeout,
 		TelemetryWait: DefaultTelemetryWait,
 		ResponseGrace: DefaultResponseGrace,
+		LateWriteWait: DefaultLateWriteWait,
 		LogLevel:      "info",
 		Protocol:      "http/protobuf",
 	}
@@ -79,6 +84,7 @@ func Load(getenv func(string) string) Config {
 	}
 	c.FlushTimeout = r.duration("BODYTRACE_FLUSH_TIMEOUT", c.FlushTimeout, time.Millisecond, 30*time.Second)
 	c.TelemetryWait = r.duration("BODYTRACE_TELEMETRY_WAIT", c.TelemetryWait, 0, 10*time.Second)
+	c.LateWriteWait = r.duration("BODYTRACE_LATE_WRITE_WAIT", c.LateWriteWait, 0, 10*time.Second)
 	c.LogLevel = r.oneOf("BODYTRACE_LOG_LEVEL", getenv("BODYTRACE_LOG_LEVEL"), c.LogLevel, "debug", "info", "warn", "error")
 	c.ServiceName = getenv("OTEL_SERVICE_NAME")
 	if c.ServiceName == "" {

@@ -52,6 +52,15 @@ func (r *Response) ParseBuffered(result []byte, complete bool, trigger Trigger) 
 		r.BodyBytes = -1
 		return
 	}
+	if bytes.Equal(bytes.TrimSpace(result), []byte("null")) {
+		// A handler that returned undefined: the runtime sends null, and an HTTP trigger
+		// answers with an empty body.
+		r.BodyBytes = 0
+		if trigger.HTTP() {
+			r.HTTP, r.StatusCode = true, 200
+		}
+		return
+	}
 	if json.Unmarshal(result, &h) != nil || h.StatusCode == nil {
 		if trigger.HTTP() {
 			r.HTTP, r.StatusCode = true, 200

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/bodytrace/bodytrace/internal/steps"
 )
 
 // Verdict values. Lost verdicts start with LostPrefix and name the stage.
@@ -48,6 +50,9 @@ func (r *Record) Judge() Verdict {
 	}
 	switch resp.Mode {
 	case ModeError, ModeInitError:
+		if s, ok := r.blamedError(); ok {
+			return lost(middlewarePre+s.Who, "the function failed (%s) and its steps blame %s: %s", orNone(resp.ErrorType), s.Who, s.Note)
+		}
 		return lost("platform", "the function returned an error (%s) instead of a response", orNone(resp.ErrorType))
 	}
 	if resp.Upstream == http.StatusRequestEntityTooLarge {
@@ -115,6 +120,9 @@ func (r *Record) lostAlongPath() (Verdict, bool) {
 			return lost(middlewarePre+name, "%s received a %d-byte body from %s and passed on an empty one", s.Name, last.Bytes, last.Name), true
 		}
 		if s.Name == StageHandler {
+			if s.Kind == "stream" {
+				return Verdict{}, false // a stream's bytes are judged on the stream
+			}
 			if s.Status == http.StatusNoContent || s.Status == http.StatusNotModified {
 				return Verdict{}, false // empty by design is judged on the response
 			}
@@ -128,6 +136,17 @@ func (r *Record) lostAlongPath() (Verdict, bool) {
 		return Verdict{Verdict: VerdictUnknown, Reason: fmt.Sprintf("%s held %d bytes but the runtime sent an empty body: something after it that reports no steps (a wrapper, the runtime client) dropped it; report each wrapper with wrap()", last.Name, last.Bytes)}, true
 	}
 	return Verdict{}, false
+}
+
+// blamedError returns the step that names the code responsible for a failed invocation,
+// such as a wrapper that dropped the streaming marker.
+func (r *Record) blamedError() (steps.Step, bool) {
+	for _, s := range r.Steps {
+		if s.Phase == "error" && s.Who != "" && s.Who != "unknown" {
+			return s, true
+		}
+	}
+	return steps.Step{}, false
 }
 
 func by(who string) string {

@@ -101,6 +101,19 @@ func TestJudgeSteps(t *testing.T) {
 			verdict: "lost:handler", reason: "not base64",
 		},
 		{
+			name:    "a stream the handler never wrote to",
+			steps:   []steps.Step{{V: 1, RequestID: "r", Stage: "handler", Phase: "out", Kind: "stream", Status: 200}, {V: 1, RequestID: "r", Stage: "stream", Phase: "end"}},
+			resp:    &Response{Mode: ModeStreaming, BodyBytes: 0},
+			verdict: "lost:streaming",
+		},
+		{
+			name: "a wrapper dropped the streaming marker and the function failed",
+			steps: []steps.Step{{V: 1, RequestID: "r", Stage: "stream", Phase: "error", Who: "sentry", Note: "called as a buffered handler: a wrapper dropped the streaming marker"},
+				{V: 1, RequestID: "r", Seq: 1, Stage: "handler", Phase: "error"}},
+			resp:    &Response{Mode: ModeError, ErrorType: "TypeError"},
+			verdict: "lost:middleware:sentry", reason: "streaming marker",
+		},
+		{
 			name:    "healthy chain",
 			steps:   []steps.Step{step(0, "handler", 2048), step(1, "middleware:sentry", 2048)},
 			resp:    buffered(2048),

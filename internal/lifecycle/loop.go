@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +35,9 @@ type Config struct {
 	TelemetryWait time.Duration
 	// ResponseGrace is how long past an invocation's deadline the loop waits for its response.
 	ResponseGrace time.Duration
+	// LateWriteWait is how long a record whose function reports steps stays open after an
+	// empty buffered response, to catch writes after the adapter's snapshot.
+	LateWriteWait time.Duration
 	// ShutdownMargin is kept free before the SHUTDOWN deadline.
 	ShutdownMargin time.Duration
 	// Started is when the extension process started: the init's start when telemetry is absent.
@@ -266,20 +270,42 @@ func (l *Loop) update(id string, at time.Time, f func(*invocation.Record)) bool 
 func (l *Loop) ready(r *invocation.Record) bool {
 	proxy := !r.Observed.RuntimeAPI || r.Response != nil
 	platform := !r.Observed.Telemetry || r.Platform.RuntimeDone != nil || r.Platform.Report != nil
-	if proxy && !platform && r.Response != nil {
-		l.arm(r.RequestID)
+	if r.Response != nil && proxy {
+		if !platform {
+			l.arm(r.RequestID, l.cfg.TelemetryWait, "telemetry wait ran out")
+			return false
+		}
+		if l.lateWindow(r) {
+			l.arm(r.RequestID, l.cfg.LateWriteWait, "late-write window closed")
+			return false
+		}
 	}
 	return proxy && platform
 }
 
-// arm finishes the record after TelemetryWait unless it finishes sooner.
-func (l *Loop) arm(id string) {
+// lateWindow reports whether a record should stay open a little after its response: the
+// function reports steps and handed Lambda an empty buffered body that should have had
+// one, so a write may still come after the adapter's snapshot (a late write). Only
+// already-broken responses pay this wait.
+func (l *Loop) lateWindow(r *invocation.Record) bool {
+	p := r.Response
+	if l.cfg.LateWriteWait <= 0 || !l.stepsSeen.Load() || p.Mode != invocation.ModeBuffered || !p.HTTP || p.BodyBytes != 0 {
+		return false
+	}
+	if p.StatusCode == http.StatusNoContent || p.StatusCode == http.StatusNotModified || p.StatusCode < 200 {
+		return false
+	}
+	return r.Request == nil || r.Request.Method != http.MethodHead
+}
+
+// arm finishes the record after d unless it finishes sooner.
+func (l *Loop) arm(id string, d time.Duration, why string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if _, ok := l.timers[id]; ok {
 		return
 	}
-	l.timers[id] = time.AfterFunc(l.cfg.TelemetryWait, func() { l.finish(id, "telemetry wait ran out") })
+	l.timers[id] = time.AfterFunc(d, func() { l.finish(id, why) })
 }
 
 // finish takes the record, attaches the init to the cold start, exports it, and wakes

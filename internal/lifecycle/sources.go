@@ -65,8 +65,9 @@ func (l *Loop) Response(p runtimeproxy.Response) {
 	default:
 		resp.Mode = invocation.ModeBuffered
 	}
-	if l.stepsSeen.Load() && l.cfg.SyncSteps != nil {
-		// Steps the function sent just before its response may still sit in the socket.
+	if l.cfg.SyncSteps != nil {
+		// Steps the function sent just before its response may still sit in the socket
+		// (the first ones too, so this cannot wait until steps have been seen).
 		ctx, cancel := context.WithTimeout(context.Background(), stepSyncBound)
 		_ = l.cfg.SyncSteps(ctx)
 		cancel()

@@ -66,6 +66,17 @@ func FreePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
+// freeUDPPort returns a loopback UDP port that was free a moment ago: each emulator's
+// extension gets its own step line port, so concurrent runs never share step lines.
+func freeUDPPort() (int, error) {
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port, nil
+}
+
 // Build compiles a main package of this module into dir and returns the binary's path.
 func Build(dir, pkg, name string) (string, error) {
 	out := filepath.Join(dir, name)
@@ -402,7 +413,8 @@ func launch(task string, tools Tools, art Artifacts, fn Function, env []string) 
 	invokePort, err1 := FreePort()
 	apiPort, err2 := FreePort()
 	proxyPort, err3 := FreePort()
-	if err := errors.Join(err1, err2, err3); err != nil {
+	stepsPort, err4 := freeUDPPort()
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
 		return nil, err
 	}
 	args := []string{"-m", "--propagation", "private", "sh", "-c", mountScript, "rie"}
@@ -422,6 +434,7 @@ func launch(task string, tools Tools, art Artifacts, fn Function, env []string) 
 		"_HANDLER="+fn.Handler,
 		"RIC_DIR=/opt/ric",
 		"BODYTRACE_PROXY_PORT="+strconv.Itoa(proxyPort),
+		"BODYTRACE_STEPS_PORT="+strconv.Itoa(stepsPort),
 		"AWS_LAMBDA_FUNCTION_NAME=e2e-"+fn.Runtime,
 		"AWS_REGION=us-east-1",
 	)

@@ -1,0 +1,91 @@
+'use strict';
+// Names the code responsible for a late write or a dropped result, from evidence only:
+// Sentry's fill marker, the stack, a replaced method, packages in the module cache.
+// Returns {who, note}; who is "unknown" when nothing points at anyone.
+
+const path = require('node:path');
+
+const HELPER_DIR = path.dirname(__dirname); // layer/node: our own frames are never the culprit
+const KNOWN = [
+  [/^@sentry\//, 'sentry'],
+  [/^@opentelemetry\//, 'opentelemetry'],
+  [/^dd-trace$|^datadog-lambda-js$/, 'datadog'],
+  [/^newrelic$|^@newrelic\//, 'newrelic'],
+  [/^@middy\//, 'middy'],
+];
+
+// pkgOf returns the npm package a file belongs to, or undefined.
+function pkgOf(file) {
+  const i = file.lastIndexOf('/node_modules/');
+  if (i < 0) return undefined;
+  const parts = file.slice(i + '/node_modules/'.length).split('/');
+  return parts[0].startsWith('@') ? parts[0] + '/' + parts[1] : parts[0];
+}
+
+function nameOf(pkg) {
+  for (const [re, name] of KNOWN) if (re.test(pkg)) return name;
+  return pkg;
+}
+
+// fromStack returns the first package on the stack (innermost first) other than bodytrace.
+function fromStack(stack) {
+  if (typeof stack !== 'string') return undefined;
+  for (const frame of stack.split('\n').slice(1)) {
+    const m = /\(?((?:file:\/\/)?\/[^():]+):\d+:\d+\)?\s*$/.exec(frame);
+    if (!m) continue;
+    const file = m[1].replace(/^file:\/\//, '');
+    if (file.startsWith(HELPER_DIR + path.sep)) continue;
+    const pkg = pkgOf(file);
+    if (pkg) return nameOf(pkg);
+  }
+  return undefined;
+}
+
+// loadedSentry lists the @sentry packages in require.cache.
+function loadedSentry() {
+  const found = new Set();
+  try {
+    for (const file of Object.keys(require.cache)) {
+      const pkg = pkgOf(file);
+      if (pkg && pkg.startsWith('@sentry/')) found.add(pkg);
+    }
+  } catch (_) { /* no evidence */ }
+  return [...found];
+}
+
+// replaced returns the function that replaced obj[method] (an own property that is not one
+// of ours, the prototype's patched implementation), or undefined.
+function replaced(obj, method, ours) {
+  try {
+    if (!Object.prototype.hasOwnProperty.call(obj, method)) return undefined;
+    const fn = obj[method];
+    if (typeof fn !== 'function' || ours.has(fn)) return undefined;
+    return fn;
+  } catch (_) {
+    return undefined;
+  }
+}
+
+// forWrite names who wrote to obj late. stack is captured at the write; ours holds the
+// prototypes' (patched) write and end, so an own-property replacement stands out.
+function forWrite(obj, stack, ours) {
+  const notes = [];
+  for (const method of ['end', 'write']) {
+    const fn = replaced(obj, method, ours);
+    if (!fn) continue;
+    if (typeof fn.__sentry_original__ === 'function') {
+      return { who: 'sentry', note: `res.${method} was replaced by Sentry's fill (__sentry_original__)` };
+    }
+    notes.push(`res.${method} was replaced by ${fn.name ? 'function ' + fn.name : 'an anonymous function'}`);
+  }
+  const fromFrames = fromStack(stack);
+  if (fromFrames) {
+    notes.unshift('on the stack of the late write: ' + fromFrames);
+    return { who: fromFrames, note: notes.join('; ') };
+  }
+  const sentry = loadedSentry();
+  if (sentry.length) notes.push('loaded: ' + sentry.join(', '));
+  return { who: 'unknown', note: notes.length ? notes.join('; ') : undefined };
+}
+
+module.exports = { forWrite, fromStack, loadedSentry, pkgOf };
