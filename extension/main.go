@@ -43,18 +43,20 @@ func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Lo
 	exp := newExporter(ctx, cfg, log)
 
 	var (
+		observer  *runtimeproxy.AsyncObserver
 		proxy     *runtimeproxy.Proxy
 		stepsLn   *steps.Listener
 		stepCount = steps.NewCounter(log)
 	)
 	ext := extapi.New(runtimeAPI)
 	loop := lifecycle.New(lifecycle.Config{
-		FlushTimeout:    cfg.FlushTimeout,
-		TelemetryWait:   cfg.TelemetryWait,
-		ResponseGrace:   cfg.ResponseGrace,
-		LateWriteWait:   cfg.LateWriteWait,
-		Started:         started,
-		RuntimeObserved: func() bool { return proxy != nil && proxy.Seen() },
+		FlushTimeout:      cfg.FlushTimeout,
+		TelemetryWait:     cfg.TelemetryWait,
+		ResponseGrace:     cfg.ResponseGrace,
+		LateWriteWait:     cfg.LateWriteWait,
+		Started:           started,
+		RuntimeObserved:   func() bool { return proxy != nil && proxy.Seen() },
+		DrainObservations: func(ctx context.Context) error { return observer.Flush(ctx) },
 		SyncSteps: func(ctx context.Context) error {
 			if stepsLn == nil {
 				return nil
@@ -62,6 +64,8 @@ func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Lo
 			return stepsLn.Sync(ctx)
 		},
 	}, ext, exp, log)
+
+	observer = runtimeproxy.Async(loop, 4096, log)
 
 	// Step lines by datagram: the wrapper advertises this address to the function.
 	if ln, err := steps.Listen(cfg.StepsAddr, loop.Step, stepCount); err != nil {
@@ -73,7 +77,9 @@ func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Lo
 
 	// The proxy listens before /register: the runtime starts as soon as every extension
 	// has registered, and the wrapper sends it here only if something is listening.
-	proxy = runtimeproxy.New(runtimeproxy.Config{Upstream: runtimeAPI, Logger: log, HeadLimit: runtimeproxy.DefaultCaptureLimit}, loop)
+	// Observations reach the loop on a goroutine of their own: parsing a 6 MB event or
+	// result must never delay the runtime's next request.
+	proxy = runtimeproxy.New(runtimeproxy.Config{Upstream: runtimeAPI, Logger: log, HeadLimit: runtimeproxy.DefaultCaptureLimit}, observer)
 	if srv, err := runtimeproxy.Listen(cfg.ProxyAddr, proxy); err != nil {
 		// Fail open: the wrapper finds nothing listening and leaves the runtime alone.
 		log.Warn("runtime API proxy not started; responses will not be observed", "addr", cfg.ProxyAddr, "err", err)

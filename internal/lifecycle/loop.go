@@ -35,6 +35,9 @@ type Config struct {
 	TelemetryWait time.Duration
 	// ResponseGrace is how long past an invocation's deadline the loop waits for its response.
 	ResponseGrace time.Duration
+	// DrainObservations, when set, returns once the proxy's queued observations have
+	// reached the loop (bounded by ctx); SHUTDOWN calls it before closing the records.
+	DrainObservations func(ctx context.Context) error
 	// LateWriteWait is how long a record whose function reports steps stays open after an
 	// empty buffered response, to catch writes after the adapter's snapshot.
 	LateWriteWait time.Duration
@@ -224,6 +227,11 @@ func (l *Loop) flush(ctx context.Context) {
 
 // shutdown finishes every open record and flushes within the deadline.
 func (l *Loop) shutdown(deadline time.Time) {
+	if l.cfg.DrainObservations != nil {
+		ctx, cancel := context.WithDeadline(context.Background(), deadline.Add(-2*l.cfg.ShutdownMargin))
+		_ = l.cfg.DrainObservations(ctx)
+		cancel()
+	}
 	for _, id := range l.store.Open(nil) {
 		l.finish(id, "shutdown")
 	}

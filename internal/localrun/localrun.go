@@ -112,6 +112,7 @@ func (l *Log) String() string {
 type Jaeger struct {
 	OTLPHTTP, OTLPGRPC, Query string // host:port each
 	cmd                       *exec.Cmd
+	config                    string
 	Log                       *Log
 }
 
@@ -135,13 +136,19 @@ func StartJaeger(bin string, standard bool) (*Jaeger, error) {
 		Query:    fmt.Sprintf("127.0.0.1:%d", ports[2]),
 		Log:      &Log{},
 	}
-	j.cmd = exec.Command(bin,
-		"--set=receivers.otlp.protocols.grpc.endpoint="+j.OTLPGRPC,
-		"--set=receivers.otlp.protocols.http.endpoint="+j.OTLPHTTP,
-		"--set=extensions.jaeger_query.http.endpoint="+j.Query,
-		fmt.Sprintf("--set=extensions.jaeger_query.grpc.endpoint=127.0.0.1:%d", ports[3]),
-		"--set=extensions.jaeger_query.enable_tracing=false")
-	j.cmd.Env = append(os.Environ(), "JAEGER_LISTEN_HOST=127.0.0.1")
+	// A minimal configuration: OTLP in, memory store, query API, all on loopback. The
+	// built-in one also opens zipkin, jaeger, sampling, health and metrics ports at fixed
+	// numbers, so two Jaegers on one machine (tests and a demo) would clash.
+	cfgFile, err := os.CreateTemp("", "bodytrace-jaeger-*.yaml")
+	if err != nil {
+		return nil, err
+	}
+	j.config = cfgFile.Name()
+	_, err = fmt.Fprintf(cfgFile, jaegerConfig, j.Query, ports[3], j.OTLPGRPC, j.OTLPHTTP)
+	if err = errors.Join(err, cfgFile.Close()); err != nil {
+		return nil, err
+	}
+	j.cmd = exec.Command(bin, "--config", j.config)
 	j.cmd.Stdout, j.cmd.Stderr = j.Log, j.Log
 	j.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := j.cmd.Start(); err != nil {
@@ -166,6 +173,7 @@ func (j *Jaeger) Pid() int { return j.cmd.Process.Pid }
 // Stop ends Jaeger.
 func (j *Jaeger) Stop() {
 	stopGroup(j.cmd, 5*time.Second)
+	os.Remove(j.config)
 }
 
 func stopGroup(cmd *exec.Cmd, grace time.Duration) {
@@ -590,3 +598,44 @@ func LayerArtifacts() (Artifacts, error) {
 	}
 	return art, nil
 }
+
+// jaegerConfig is Jaeger v2's configuration for local runs, filled with the query API's
+// http endpoint and grpc port, then the OTLP grpc and http endpoints.
+const jaegerConfig = `service:
+  extensions: [jaeger_storage, jaeger_query]
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [jaeger_storage_exporter]
+  telemetry:
+    metrics:
+      level: none
+extensions:
+  jaeger_query:
+    storage:
+      traces: memstore
+    enable_tracing: false
+    http:
+      endpoint: %s
+    grpc:
+      endpoint: 127.0.0.1:%d
+  jaeger_storage:
+    backends:
+      memstore:
+        memory:
+          max_traces: 100000
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: %s
+      http:
+        endpoint: %s
+processors:
+  batch:
+    timeout: 50ms
+exporters:
+  jaeger_storage_exporter:
+    trace_storage: memstore
+`

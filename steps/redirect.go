@@ -1,0 +1,170 @@
+package steps
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/bodytrace/bodytrace/internal/config"
+)
+
+// Environment variables the redirect reads and sets (doc.go lists them). The exec wrapper
+// (layer/bodytrace-wrapper) uses the same names for managed runtimes.
+const (
+	// runtimeAPIEnv is where aws-lambda-go finds the Runtime API, read by lambda.Start.
+	runtimeAPIEnv = "AWS_LAMBDA_RUNTIME_API"
+	// upstreamEnv keeps the Runtime API address the function was given, once redirected.
+	upstreamEnv = "BODYTRACE_UPSTREAM_RUNTIME_API"
+	// proxyAddrEnv overrides the proxy's address (default 127.0.0.1:${BODYTRACE_PROXY_PORT:-9140}).
+	proxyAddrEnv = "BODYTRACE_PROXY_ADDR"
+	// stepsAddrEnv is the extension's UDP address for step lines.
+	stepsAddrEnv = "BODYTRACE_STEPS_ADDR"
+	// stepsStdoutEnv set to 1 prints step lines to stdout when no stepsAddrEnv is known.
+	stepsStdoutEnv = "BODYTRACE_STEPS_STDOUT"
+)
+
+// extensionPath is where the layer puts the extension; its absence means the layer is not
+// attached, and then a proxy that does not answer is no news worth a log line.
+const extensionPath = "/opt/extensions/bodytrace"
+
+// probeTimeout bounds the connect to the proxy. On loopback a listening proxy accepts in
+// microseconds and a closed port refuses at once; the bound only matters if something is
+// badly wrong, and then the function must not wait for bodytrace.
+const probeTimeout = 20 * time.Millisecond
+
+// outcome is what the redirect did, kept for Redirected and Reason.
+type outcome struct {
+	redirected bool
+	proxy      string // the proxy's address, when redirected
+	reason     string
+}
+
+// initial is the outcome of the redirect run by init, before main.
+var initial outcome
+
+func init() {
+	initial = redirect(osEnv())
+}
+
+// Redirected reports whether aws-lambda-go will reach the Runtime API through the bodytrace
+// proxy: the redirect at init succeeded and AWS_LAMBDA_RUNTIME_API still points at the proxy
+// (another library may have pointed it elsewhere since; the last writer before lambda.Start
+// wins).
+func Redirected() bool {
+	return initial.redirected && os.Getenv(runtimeAPIEnv) == initial.proxy
+}
+
+// Reason says, in one line for a person, what the redirect did and why.
+func Reason() string {
+	if initial.redirected {
+		if now := os.Getenv(runtimeAPIEnv); now != initial.proxy {
+			return fmt.Sprintf("%s; but %s was changed to %q afterwards (another library redirected it later and wins), so the Runtime API is not observed", initial.reason, runtimeAPIEnv, now)
+		}
+	}
+	return initial.reason
+}
+
+// env is what the redirect reads and changes: the process in production, fakes in tests.
+type env struct {
+	getenv func(string) string
+	setenv func(key, value string) error
+	// layer reports whether the bodytrace layer is attached.
+	layer func() bool
+	// probe connects to addr within probeTimeout.
+	probe func(addr string) error
+	log   *slog.Logger
+}
+
+func osEnv() env {
+	return env{
+		getenv: os.Getenv,
+		setenv: os.Setenv,
+		layer: func() bool {
+			_, err := os.Stat(extensionPath)
+			return err == nil
+		},
+		probe: probe,
+		log:   slog.New(slog.NewJSONHandler(os.Stderr, nil)),
+	}
+}
+
+func probe(addr string) error {
+	c, err := net.DialTimeout("tcp", addr, probeTimeout)
+	if err != nil {
+		return err
+	}
+	return c.Close()
+}
+
+// proxyAddr is where the proxy listens: BODYTRACE_PROXY_ADDR, else 127.0.0.1 and
+// BODYTRACE_PROXY_PORT as the extension reads it (internal/config), so both agree.
+func proxyAddr(e env) string {
+	if a := e.getenv(proxyAddrEnv); a != "" {
+		return a
+	}
+	return config.Load(e.getenv).ProxyAddr
+}
+
+// stepsAddr is the extension's step-line address on the proxy's host.
+func stepsAddr(e env, proxy string) string {
+	host, _, err := net.SplitHostPort(proxy)
+	if err != nil {
+		host = "127.0.0.1"
+	}
+	_, port, _ := net.SplitHostPort(config.Load(e.getenv).StepsAddr)
+	return net.JoinHostPort(host, port)
+}
+
+// redirect points AWS_LAMBDA_RUNTIME_API at the bodytrace proxy when the proxy answers, and
+// otherwise leaves every variable as it was (fail open). It logs one line only when the
+// layer is attached but the proxy does not answer.
+func redirect(e env) outcome {
+	upstream := e.getenv(runtimeAPIEnv)
+	if upstream == "" {
+		return outcome{reason: runtimeAPIEnv + " is not set (not running on Lambda); nothing redirected"}
+	}
+	proxy := proxyAddr(e)
+	if upstream == proxy {
+		// A bootstrap script ran the exec wrapper first: keep its upstream.
+		setDefault(e, stepsAddrEnv, stepsAddr(e, proxy))
+		return outcome{redirected: true, proxy: proxy,
+			reason: runtimeAPIEnv + " already points at the bodytrace proxy at " + proxy}
+	}
+	layer := e.layer()
+	if !layer && e.getenv(proxyAddrEnv) == "" && e.getenv("BODYTRACE_PROXY_PORT") == "" {
+		// Nothing says a proxy could be there: do not even probe.
+		return outcome{reason: "the bodytrace layer is not attached (no " + extensionPath + "); the function uses the Runtime API directly"}
+	}
+	if err := e.probe(proxy); err != nil {
+		o := outcome{reason: fmt.Sprintf("the bodytrace proxy does not answer at %s (%v); the function uses the Runtime API at %s directly, so the Runtime API is not observed", proxy, err, upstream)}
+		if layer {
+			e.log.Warn("bodytrace: "+o.reason, "proxy", proxy, "upstream", upstream)
+		}
+		return o
+	}
+	// Set the upstream first: a half-done redirect must still leave the runtime working.
+	if err := e.setenv(upstreamEnv, upstream); err != nil {
+		return outcome{reason: "cannot set " + upstreamEnv + ": " + err.Error()}
+	}
+	if err := e.setenv(runtimeAPIEnv, proxy); err != nil {
+		return outcome{reason: "cannot set " + runtimeAPIEnv + ": " + err.Error()}
+	}
+	setDefault(e, stepsAddrEnv, stepsAddr(e, proxy))
+	return outcome{redirected: true, proxy: proxy,
+		reason: fmt.Sprintf("%s pointed at the bodytrace proxy at %s (upstream %s)", runtimeAPIEnv, proxy, upstream)}
+}
+
+func setDefault(e env, key, value string) {
+	if e.getenv(key) == "" {
+		_ = e.setenv(key, value)
+	}
+}
+
+// stdoutWanted reports whether step lines go to stdout when no address is known.
+func stdoutWanted() bool {
+	on, _ := strconv.ParseBool(os.Getenv(stepsStdoutEnv))
+	return on
+}

@@ -1,0 +1,127 @@
+package steps
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	line "github.com/bodytrace/bodytrace/internal/steps"
+)
+
+// Wrap reports what h returns, as one step line per call, and returns h's result unchanged.
+// Wrap the handler first, then each middleware layer around it, with the name of that
+// layer:
+//
+//	h := steps.Wrap("handler", handler)
+//	h = steps.Wrap("auth", auth(h))
+//	lambda.Start(h)
+//
+// The innermost layer to return reports stage "handler", each layer around it
+// "middleware:<name>", in that order. An HTTP-shaped result (API Gateway v1 and v2, function
+// URL, ALB; value or pointer) is reported as kind "http" with its decoded body length and
+// status code; any other value as kind "json" with the size of the JSON aws-lambda-go sends
+// (trailing newline included); a nil pointer as "undefined"; an error as phase "error".
+// A result that is an io.Reader sent as raw bytes is not reported, since counting it would
+// mean reading it.
+//
+// When bodytrace is absent (no step address and BODYTRACE_STEPS_STDOUT not set) Wrap returns
+// h itself, so it costs nothing.
+func Wrap[TIn, TOut any](name string, h func(context.Context, TIn) (TOut, error)) func(context.Context, TIn) (TOut, error) {
+	em := activeEmitter()
+	if em == nil {
+		return h
+	}
+	return func(ctx context.Context, in TIn) (TOut, error) {
+		ctx, inv, _ := enter(ctx)
+		if inv == nil {
+			return h(ctx, in)
+		}
+		out, err := h(ctx, in)
+		s, ok := line.Step{Phase: "error", Note: fmt.Sprintf("error %T", err)}, true
+		if err == nil {
+			s, ok = measure(out)
+		}
+		if ok {
+			em.emit(inv.step(name, s))
+		}
+		return out, err
+	}
+}
+
+// measure describes a handler's result as a step: stage and order are filled by the caller.
+func measure(v any) (line.Step, bool) {
+	switch r := v.(type) {
+	case events.APIGatewayV2HTTPResponse:
+		return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded), true
+	case *events.APIGatewayV2HTTPResponse:
+		if r != nil {
+			return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded), true
+		}
+	case events.APIGatewayProxyResponse:
+		return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded), true
+	case *events.APIGatewayProxyResponse:
+		if r != nil {
+			return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded), true
+		}
+	case events.LambdaFunctionURLResponse:
+		return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded), true
+	case *events.LambdaFunctionURLResponse:
+		if r != nil {
+			return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded), true
+		}
+	case events.ALBTargetGroupResponse:
+		return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded), true
+	case *events.ALBTargetGroupResponse:
+		if r != nil {
+			return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded), true
+		}
+	default:
+		if v == nil {
+			break
+		}
+		n, ok := jsonSize(v)
+		if !ok {
+			return line.Step{}, false
+		}
+		return line.Step{Phase: "out", Kind: "json", Bytes: n}, true
+	}
+	// A nil pointer: aws-lambda-go sends null.
+	return line.Step{Phase: "out", Kind: "undefined"}, true
+}
+
+func httpStep(status int, body string, b64 bool) line.Step {
+	n := int64(len(body))
+	if b64 {
+		// As the extension counts it: decoded when it decodes, else as sent.
+		if d, err := base64.StdEncoding.DecodeString(body); err == nil {
+			n = int64(len(d))
+		}
+	}
+	return line.Step{Phase: "out", Kind: "http", Bytes: n, Status: status}
+}
+
+var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// jsonSize is the size of v as aws-lambda-go encodes it (no HTML escaping, trailing
+// newline). It is false for a value aws-lambda-go sends as raw bytes (an io.Reader that is
+// not JSON, or that encodes to {}) and for one it cannot encode.
+func jsonSize(v any) (int64, bool) {
+	buf := jsonBuffers.Get().(*bytes.Buffer)
+	defer func() { buf.Reset(); jsonBuffers.Put(buf) }()
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(v)
+	if _, reader := v.(io.Reader); reader && (err != nil || bytes.HasPrefix(buf.Bytes(), []byte("{}"))) {
+		return 0, false
+	}
+	if err != nil {
+		return 0, false
+	}
+	return int64(buf.Len()), true
+}
