@@ -27,6 +27,7 @@ tools:
 	@scripts/install-jaeger.sh >/dev/null
 	@scripts/install-ric.sh >/dev/null
 	@scripts/install-node-examples.sh >/dev/null
+	@scripts/install-chromium.sh >/dev/null
 
 ## layer: build layer/build/bodytrace-x86_64.zip and bodytrace-arm64.zip.
 layer:

@@ -104,7 +104,7 @@ func run() error {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	var verdicts []string
+	var verdicts, lines []string
 	for _, f := range functions {
 		fmt.Printf("\n== %s\n", f.title)
 		env := []string{
@@ -129,11 +129,20 @@ func run() error {
 			}
 			s := sums[i]
 			verdicts = append(verdicts, fmt.Sprint(s["verdict"]))
+			line, _ := json.Marshal(s)
+			lines = append(lines, string(line))
 			printSummary(sc, len(got), s, jaeger)
 		}
 		l.Stop()
 	}
 	fmt.Printf("\n%d invocations: %s\n", len(verdicts), strings.Join(count(verdicts), ", "))
+	// The summary lines, as the extension wrote them to its log, for bodytrace's own view.
+	file := filepath.Join(os.TempDir(), "bodytrace-demo.jsonl")
+	if err := os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err == nil {
+		fmt.Printf("\nSee each invocation's stages as a chart:\n  go run ./scripts/bodytrace view --file %s\n", file)
+		fmt.Println("  then open http://127.0.0.1:7476/ (one page per invocation: /invocations/<request id>)")
+		fmt.Printf("Or as a table: go run ./scripts/bodytrace %s\n\n", file)
+	}
 	fmt.Println("Each link returns that trace as JSON from Jaeger's query API. This Jaeger build has no web UI;")
 	fmt.Println("point OTEL_EXPORTER_OTLP_ENDPOINT at your own backend (Jaeger, Tempo, Honeycomb, Datadog) to browse them.")
 	if os.Getenv("BODYTRACE_KEEP_JAEGER") != "" {

@@ -1,0 +1,292 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Streams are the command's standard streams.
+type Streams struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+const usage = `bodytrace: where did the response body go?
+
+Usage:
+  bodytrace [read] [flags] [file ...]   print one row per invocation from summary lines
+  bodytrace view [flags] [file ...]     serve a local web view of recent invocations
+  bodytrace help
+
+read reads the extension's summary lines from the files given, from stdin (no file, or -),
+or from a CloudWatch Logs group (--log-group); every other line is skipped.
+view reads the same sources, or Jaeger's query API (--jaeger), and serves
+http://127.0.0.1:7476/. Run "bodytrace read -h" or "bodytrace view -h" for the flags.
+`
+
+// Main runs the command with args (without the program's name) and returns the exit code:
+// 0 done, 1 failed, 2 bad usage.
+func Main(ctx context.Context, args []string, s Streams) int {
+	cmd := "read"
+	if len(args) > 0 {
+		switch args[0] {
+		case "read", "view":
+			cmd, args = args[0], args[1:]
+		case "help", "-h", "-help", "--help":
+			fmt.Fprint(s.Stdout, usage)
+			return 0
+		}
+	}
+	var err error
+	if cmd == "view" {
+		err = runView(ctx, args, s)
+	} else {
+		err = runRead(ctx, args, s)
+	}
+	var u usageError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &u):
+		fmt.Fprintln(s.Stderr, "bodytrace:", err)
+		return 2
+	}
+	fmt.Fprintln(s.Stderr, "bodytrace:", err)
+	return 1
+}
+
+// usageError is a mistake in the command line.
+type usageError struct{ error }
+
+// awsFlags are the flags of a CloudWatch Logs source.
+type awsFlags struct {
+	logGroup, region, endpoint string
+}
+
+func (a *awsFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&a.logGroup, "log-group", "", "read a CloudWatch Logs group, e.g. /aws/lambda/my-function")
+	fs.StringVar(&a.region, "region", "", "the log group's AWS region (default: AWS_REGION or the shared config)")
+	fs.StringVar(&a.endpoint, "endpoint-url", "", "CloudWatch Logs endpoint override (AWS_ENDPOINT_URL works too)")
+}
+
+func (a *awsFlags) source(ctx context.Context, start time.Time) (*CloudWatch, error) {
+	client, err := NewCloudWatchClient(ctx, a.region, a.endpoint)
+	if err != nil {
+		return nil, err
+	}
+	return &CloudWatch{Client: client, Group: a.logGroup, Start: start}, nil
+}
+
+func runRead(ctx context.Context, args []string, s Streams) error {
+	fs := flag.NewFlagSet("bodytrace read", flag.ContinueOnError)
+	fs.SetOutput(s.Stderr)
+	var (
+		aws     awsFlags
+		since   = fs.String("since", "", "only invocations newer than this: a duration (90m, 1h, 2d) or an RFC 3339 time (default 1h for --log-group)")
+		follow  = fs.Bool("follow", false, "with --log-group: keep reading new lines until interrupted")
+		verdict = fs.String("verdict", "", "only these verdicts, comma-separated prefixes: lost matches lost:handler, lost:streaming, ...")
+		asJSON  = fs.Bool("json", false, "print the matching summary lines as JSON, one per line, instead of rows")
+		poll    = fs.Duration("poll", 2*time.Second, "with --follow: pause between reads of the log group")
+	)
+	fs.BoolVar(follow, "f", false, "short for --follow")
+	aws.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: bodytrace [read] [flags] [file ...]\n\nPrints one row per invocation from the extension's summary lines.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	cutoff, err := parseSince(*since, time.Now())
+	if err != nil {
+		return usageError{err}
+	}
+	if *follow && aws.logGroup == "" {
+		return usageError{errors.New("--follow needs --log-group (for a file, pipe it: tail -f FILE | bodytrace)")}
+	}
+	if aws.logGroup != "" && fs.NArg() > 0 {
+		return usageError{errors.New("give files or --log-group, not both")}
+	}
+
+	filter := Filter{Verdicts: ParseVerdicts(*verdict)}
+	var out func(Invocation) error
+	if *asJSON {
+		enc := json.NewEncoder(s.Stdout)
+		out = func(inv Invocation) error { return enc.Encode(inv.Summary) }
+	} else {
+		colour := false
+		if f, ok := s.Stdout.(*os.File); ok {
+			colour = UseColour(f)
+		}
+		out = NewTable(s.Stdout, colour).Row
+	}
+	rows := 0
+	var writeErr error
+	each := func(inv Invocation) bool {
+		if !filter.Match(inv) || (!cutoff.IsZero() && !inv.Time.IsZero() && inv.Time.Before(cutoff)) {
+			return true
+		}
+		rows++
+		writeErr = out(inv)
+		return writeErr == nil
+	}
+
+	switch {
+	case aws.logGroup != "":
+		if cutoff.IsZero() {
+			cutoff = time.Now().Add(-time.Hour)
+		}
+		src, err := aws.source(ctx, cutoff)
+		if err != nil {
+			return err
+		}
+		src.Poll = *poll
+		if err := src.Each(ctx, *follow, each); err != nil {
+			return err
+		}
+	case fs.NArg() == 0:
+		if err := ReadLines(s.Stdin, each); err != nil {
+			return fmt.Errorf("read summary lines from stdin: %w", err)
+		}
+	default:
+		for _, p := range fs.Args() {
+			if err := readPath(p, s.Stdin, each); err != nil {
+				return err
+			}
+			if writeErr != nil {
+				break
+			}
+		}
+	}
+	if writeErr != nil {
+		return fmt.Errorf("write rows: %w", writeErr)
+	}
+	if rows == 0 && !*follow {
+		fmt.Fprintln(s.Stderr, "bodytrace: no summary lines matched (the extension writes them when no OTLP endpoint is set, or with BODYTRACE_SUMMARY=on)")
+	}
+	return nil
+}
+
+func readPath(p string, stdin io.Reader, each func(Invocation) bool) error {
+	if p == "-" {
+		return ReadLines(stdin, each)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return fmt.Errorf("read summary lines: %w", err)
+	}
+	defer f.Close()
+	if err := ReadLines(f, each); err != nil {
+		return fmt.Errorf("read summary lines from %s: %w", p, err)
+	}
+	return nil
+}
+
+// parseSince reads --since, a duration back from now (d for days) or an RFC 3339 time,
+// and returns the oldest time wanted; the zero time means no bound.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		if n, err := strconv.ParseFloat(days, 64); err == nil && n > 0 {
+			return now.Add(-time.Duration(n * 24 * float64(time.Hour))), nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return time.Time{}, fmt.Errorf("--since %q: want a duration such as 90m, 1h or 2d, or an RFC 3339 time", s)
+	}
+	return now.Add(-d), nil
+}
+
+// stringList is a repeatable flag; commas separate values too.
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, ",") }
+
+func (l *stringList) Set(v string) error {
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			*l = append(*l, p)
+		}
+	}
+	return nil
+}
+
+func runView(ctx context.Context, args []string, s Streams) error {
+	fs := flag.NewFlagSet("bodytrace view", flag.ContinueOnError)
+	fs.SetOutput(s.Stderr)
+	var (
+		aws     awsFlags
+		files   stringList
+		port    = fs.Int("port", 7476, "port of the view on 127.0.0.1 (0 picks a free one)")
+		jaeger  = fs.String("jaeger", "", "read traces from Jaeger's query API, e.g. http://127.0.0.1:16686")
+		service = fs.String("service", "", "with --jaeger: the service name (OTEL_SERVICE_NAME); default every service")
+		since   = fs.String("since", "1h", "how far back to read (--jaeger, --log-group): a duration or an RFC 3339 time")
+		limit   = fs.Int("limit", 200, "most invocations listed")
+	)
+	fs.Var(&files, "file", "read summary lines from this file (repeatable; files can also follow the flags)")
+	aws.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: bodytrace view [flags] [file ...]\n\nServes a local web view of recent invocations on 127.0.0.1.\nGive one source: files, --jaeger or --log-group.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	files = append(files, fs.Args()...)
+	start, err := parseSince(*since, time.Now())
+	if err != nil {
+		return usageError{err}
+	}
+	given := 0
+	for _, set := range []bool{len(files) > 0, *jaeger != "", aws.logGroup != ""} {
+		if set {
+			given++
+		}
+	}
+	if given != 1 {
+		return usageError{errors.New("give one source: summary-line files (--file), --jaeger URL or --log-group NAME")}
+	}
+	var src Source
+	switch {
+	case *jaeger != "":
+		src = &Jaeger{URL: *jaeger, Service: *service, Start: start, Limit: *limit}
+	case aws.logGroup != "":
+		if src, err = aws.source(ctx, start); err != nil {
+			return err
+		}
+	default:
+		for _, f := range files {
+			if _, err := os.Stat(f); err != nil {
+				return fmt.Errorf("read summary lines: %w", err)
+			}
+		}
+		src = Files{Paths: files}
+	}
+	v, err := NewView(src, *limit)
+	if err != nil {
+		return err
+	}
+	return v.Serve(ctx, fmt.Sprintf("127.0.0.1:%d", *port), func(url string) {
+		fmt.Fprintf(s.Stderr, "bodytrace view: %s on %s (Ctrl-C stops it)\n", src.Describe(), url)
+	})
+}

@@ -1,0 +1,68 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+)
+
+// Source lists recent invocations, newest first: what the view shows.
+type Source interface {
+	List(ctx context.Context) ([]Invocation, error)
+	// Describe says where the rows come from, for the page's header.
+	Describe() string
+}
+
+// Files reads summary lines from files (or any log saved to a file: other lines are
+// skipped). They are read again on every List, so a growing file shows new rows.
+type Files struct {
+	Paths []string
+}
+
+// List reads every file.
+func (f Files) List(ctx context.Context) ([]Invocation, error) {
+	var out []Invocation
+	for _, p := range f.Paths {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		file, err := os.Open(p)
+		if err != nil {
+			return nil, fmt.Errorf("read summary lines: %w", err)
+		}
+		err = ReadLines(file, func(inv Invocation) bool { out = append(out, inv); return true })
+		file.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read summary lines from %s: %w", p, err)
+		}
+	}
+	sortNewestFirst(out)
+	return out, nil
+}
+
+// Describe names the files.
+func (f Files) Describe() string {
+	if len(f.Paths) == 1 {
+		return f.Paths[0]
+	}
+	return fmt.Sprintf("%d files", len(f.Paths))
+}
+
+// List reads the group's summary lines since c.Start.
+func (c *CloudWatch) List(ctx context.Context) ([]Invocation, error) {
+	var out []Invocation
+	err := c.Each(ctx, false, func(inv Invocation) bool { out = append(out, inv); return true })
+	sortNewestFirst(out)
+	return out, err
+}
+
+// Describe names the log group.
+func (c *CloudWatch) Describe() string { return "CloudWatch Logs " + c.Group }
+
+// Describe names the Jaeger and service.
+func (j *Jaeger) Describe() string {
+	if j.Service == "" {
+		return "Jaeger " + j.URL
+	}
+	return "Jaeger " + j.URL + ", service " + j.Service
+}
