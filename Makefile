@@ -20,6 +20,7 @@ vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	go vet ./...
+	scripts/staticcheck.sh
 
 ## tools: install the emulator, build Jaeger, install the Node.js runtime client (cached).
 tools:

@@ -11,14 +11,17 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/bodytrace/bodytrace/internal/capture"
 	"github.com/bodytrace/bodytrace/internal/config"
 	"github.com/bodytrace/bodytrace/internal/export"
 	"github.com/bodytrace/bodytrace/internal/extapi"
 	"github.com/bodytrace/bodytrace/internal/lifecycle"
 	"github.com/bodytrace/bodytrace/internal/runtimeproxy"
+	"github.com/bodytrace/bodytrace/internal/secrets"
 	"github.com/bodytrace/bodytrace/internal/steps"
 	"github.com/bodytrace/bodytrace/internal/telemetry"
 )
@@ -40,6 +43,11 @@ func main() {
 
 func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Logger) error {
 	runtimeAPI := os.Getenv("AWS_LAMBDA_RUNTIME_API")
+	captureCfg, problems := capture.FromEnv(os.Getenv)
+	for _, p := range problems {
+		log.Warn("config", "problem", p)
+	}
+	otlpHeadersFromAWS(ctx, log)
 	exp := newExporter(ctx, cfg, log)
 
 	var (
@@ -54,6 +62,7 @@ func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Lo
 		TelemetryWait:     cfg.TelemetryWait,
 		ResponseGrace:     cfg.ResponseGrace,
 		LateWriteWait:     cfg.LateWriteWait,
+		Capture:           captureCfg,
 		Started:           started,
 		RuntimeObserved:   func() bool { return proxy != nil && proxy.Seen() },
 		DrainObservations: func(ctx context.Context) error { return observer.Flush(ctx) },
@@ -137,6 +146,25 @@ func subscribeTelemetry(ctx context.Context, addr, runtimeAPI, extID string, loo
 	if err != nil || !sub.Supported {
 		_ = ln.Close(ctx)
 	}
+}
+
+// otlpHeadersFromAWS reads the OTLP headers (API keys) from Secrets Manager or SSM when
+// BODYTRACE_OTLP_HEADERS_SECRET_ARN names one, once, bounded, and never logs them.
+func otlpHeadersFromAWS(ctx context.Context, log *slog.Logger) {
+	arn := strings.TrimSpace(os.Getenv(secrets.EnvARN))
+	if arn == "" {
+		return
+	}
+	h, err := secrets.Resolve(ctx, arn)
+	if err != nil {
+		log.Warn("OTLP headers not read; exporting without them", "err", err)
+		return
+	}
+	if old := os.Getenv("OTEL_EXPORTER_OTLP_HEADERS"); old != "" {
+		h = old + "," + h
+	}
+	_ = os.Setenv("OTEL_EXPORTER_OTLP_HEADERS", h)
+	log.Debug("OTLP headers read", "arn", arn)
 }
 
 func newExporter(ctx context.Context, cfg config.Config, log *slog.Logger) *export.Exporter {

@@ -254,7 +254,7 @@ func lostEvent(s tracetest.SpanStub) map[string]string {
 		if ev.Name == "bodytrace.lost" {
 			m := map[string]string{}
 			for _, kv := range ev.Attributes {
-				m[string(kv.Key)] = kv.Value.Emit()
+				m[string(kv.Key)] = kv.Value.String()
 			}
 			return m
 		}

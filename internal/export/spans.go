@@ -10,6 +10,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/bodytrace/bodytrace/internal/capture"
 	"github.com/bodytrace/bodytrace/internal/invocation"
 )
 
@@ -165,12 +166,14 @@ func emit(tracer trace.Tracer, r *invocation.Record, v invocation.Verdict, fn Fu
 			attribute.String(keyPrefix+"init.source", in.Source))
 	}
 	if q := r.Request; q != nil {
-		child(ctx, tracer, spanRequest, start, q.At, nil,
+		attrs := []attribute.KeyValue{
 			attribute.String(keyPrefix+"trigger", string(q.Trigger)),
 			semconv.HTTPRequestBodySize(int(q.EventBytes)),
 			attribute.Int64(keyPrefix+"bytes.event", q.EventBytes),
 			attribute.Bool(keyPrefix+"request.if_none_match", q.IfNoneMatch),
-			attribute.Bool(keyPrefix+"request.if_modified_since", q.IfModifiedSince))
+			attribute.Bool(keyPrefix+"request.if_modified_since", q.IfModifiedSince),
+		}
+		child(ctx, tracer, spanRequest, start, q.At, nil, append(attrs, sampleAttrs(q.Sample)...)...)
 	}
 	// One span per stage the function reported, innermost first, with its bytes.
 	for _, st := range r.Stages() {
@@ -274,6 +277,27 @@ func report(ctx context.Context, tracer trace.Tracer, rp *invocation.Report) {
 	child(ctx, tracer, spanReport, rp.At.Add(-ms(rp.DurationMs)), rp.At, nil, attrs...)
 }
 
+// sampleAttrs records a captured request sample, already redacted and capped by capture.
+func sampleAttrs(s *capture.Sample) []attribute.KeyValue {
+	if s == nil {
+		return nil
+	}
+	var attrs []attribute.KeyValue
+	for k, v := range s.Headers {
+		attrs = append(attrs, semconv.HTTPRequestHeader(k, v))
+	}
+	if q := s.QueryString(); q != "" {
+		attrs = append(attrs, semconv.URLQuery(q))
+	}
+	if s.Body != "" {
+		attrs = append(attrs, attribute.String(keyPrefix+"request.body", s.Body))
+	}
+	if s.Truncated {
+		attrs = append(attrs, attribute.Bool(keyPrefix+"request.sample_truncated", true))
+	}
+	return attrs
+}
+
 func responseAttrs(p *invocation.Response) []attribute.KeyValue {
 	attrs := []attribute.KeyValue{
 		attribute.String(keyPrefix+"response.mode", string(p.Mode)),
@@ -298,6 +322,9 @@ func responseAttrs(p *invocation.Response) []attribute.KeyValue {
 	}
 	if p.Cut != "" {
 		attrs = append(attrs, attribute.String(keyPrefix+"response.cut", p.Cut))
+	}
+	if p.Sample != "" {
+		attrs = append(attrs, attribute.String(keyPrefix+"response.body", p.Sample))
 	}
 	return attrs
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bodytrace/bodytrace/internal/capture"
 	"github.com/bodytrace/bodytrace/internal/invocation"
 )
 
@@ -32,8 +33,10 @@ type Summary struct {
 	// each middleware, late writes, the runtime response, the stream, the platform.
 	Stages []Stage `json:"stages,omitempty"`
 	// DurationMs runs from the first to the last moment bodytrace observed.
-	DurationMs float64  `json:"durationMs"`
-	Observed   []string `json:"observed"`
+	DurationMs float64 `json:"durationMs"`
+	// Capture is the request's redacted sample (BODYTRACE_CAPTURE).
+	Capture  *capture.Sample `json:"capture,omitempty"`
+	Observed []string        `json:"observed"`
 }
 
 // Bytes are the byte counts at each checkpoint; nil means not observed.
@@ -71,6 +74,7 @@ func NewSummary(r *invocation.Record, v invocation.Verdict, traceID string) Summ
 	if q := r.Request; q != nil {
 		s.Trigger, s.Method, s.Path = string(q.Trigger), q.Method, q.Path
 		s.Bytes.Event = ptr(q.EventBytes)
+		s.Capture = q.Sample
 	}
 	if p := r.Response; p != nil {
 		s.Mode = string(p.Mode)

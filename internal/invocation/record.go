@@ -3,6 +3,7 @@ package invocation
 import (
 	"time"
 
+	"github.com/bodytrace/bodytrace/internal/capture"
 	"github.com/bodytrace/bodytrace/internal/steps"
 )
 
@@ -96,6 +97,8 @@ type Request struct {
 	XRayTraceID     string // Lambda-Runtime-Trace-Id
 	FunctionARN     string
 	Deadline        time.Time
+	// Sample is the redacted, capped payload sample (BODYTRACE_CAPTURE); nil when nothing was captured.
+	Sample *capture.Sample
 }
 
 // Trigger is the shape of the event that started the invocation.
@@ -155,4 +158,6 @@ type Response struct {
 	// ErrorType comes from the /error route's header or a stream's error trailer.
 	ErrorType string
 	ErrorBody string
+	// Sample is the result document, redacted and capped (BODYTRACE_CAPTURE=body only).
+	Sample string
 }

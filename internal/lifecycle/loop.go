@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bodytrace/bodytrace/internal/capture"
 	"github.com/bodytrace/bodytrace/internal/extapi"
 	"github.com/bodytrace/bodytrace/internal/invocation"
 	"github.com/bodytrace/bodytrace/internal/steps"
@@ -43,6 +44,8 @@ type Config struct {
 	LateWriteWait time.Duration
 	// ShutdownMargin is kept free before the SHUTDOWN deadline.
 	ShutdownMargin time.Duration
+	// Capture samples each event and result, redacted; the zero value captures nothing.
+	Capture capture.Config
 	// Started is when the extension process started: the init's start when telemetry is absent.
 	Started time.Time
 	// RuntimeObserved reports whether a runtime asks for events through the proxy; it must

@@ -26,6 +26,9 @@ func (l *Loop) Next(n runtimeproxy.Next) {
 	req := invocation.ParseEvent(n.Body)
 	req.EventBytes = n.Size
 	req.At = n.End
+	if s := l.cfg.Capture.Event(n.Body); !s.Empty() {
+		req.Sample = &s
+	}
 	req.XRayTraceID = n.Header.Get("Lambda-Runtime-Trace-Id")
 	req.FunctionARN = n.Header.Get("Lambda-Runtime-Invoked-Function-Arn")
 	if ms, err := strconv.ParseInt(n.Header.Get("Lambda-Runtime-Deadline-Ms"), 10, 64); err == nil {
@@ -64,6 +67,7 @@ func (l *Loop) Response(p runtimeproxy.Response) {
 		resp.ErrorBody = p.Trailer.Get("Lambda-Runtime-Function-Error-Body")
 	default:
 		resp.Mode = invocation.ModeBuffered
+		resp.Sample = l.cfg.Capture.JSON(p.Head) // "" unless BODYTRACE_CAPTURE=body
 	}
 	if l.cfg.SyncSteps != nil {
 		// Steps the function sent just before its response may still sit in the socket
