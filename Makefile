@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export BODYTRACE_CACHE ?= $(HOME)/.cache/bodytrace
 
-.PHONY: all test unit e2e tools layer demo bench vet clean
+.PHONY: all test unit e2e tools layer demo bench fuzz vet clean
 
 all: test
 
@@ -41,6 +41,10 @@ demo: tools layer
 ## bench: microbenchmarks of the hot paths.
 bench:
 	go test -run '^$$' -bench . -benchmem -count 6 ./internal/... | tee bench.txt
+
+## fuzz: the long fuzz runs (FUZZTIME per target, default 60s); make test runs their seeds.
+fuzz:
+	scripts/fuzz.sh
 
 clean:
 	rm -rf layer/build

@@ -256,3 +256,17 @@ func TestWrapperChainsToNextWrapper(t *testing.T) {
 		})
 	}
 }
+
+// TestWrapperInvalidPortLikeExtension: the extension reads an invalid BODYTRACE_PROXY_PORT
+// as 9140, so the wrapper must probe 9140 too, never the raw value.
+func TestWrapperInvalidPortLikeExtension(t *testing.T) {
+	for _, bad := range []string{"abc", "0", "70000", "-1"} {
+		run := runWrapper(t, []string{"AWS_LAMBDA_RUNTIME_API=" + upstream, "BODYTRACE_PROXY_PORT=" + bad}, "env")
+		if run.env["AWS_LAMBDA_RUNTIME_API"] == "127.0.0.1:9140" {
+			continue // something listens on 9140 here: redirected there, which is right too
+		}
+		if !strings.Contains(run.stderr, "127.0.0.1:9140") || strings.Contains(run.stderr, ":"+bad) {
+			t.Errorf("BODYTRACE_PROXY_PORT=%s: wrapper said %q; want it to probe 127.0.0.1:9140", bad, run.stderr)
+		}
+	}
+}

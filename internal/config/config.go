@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -69,7 +70,8 @@ func Load(getenv func(string) string) Config {
 	if p := r.port("BODYTRACE_TELEMETRY_PORT", 0); p != 0 {
 		c.TelemetryAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
 	}
-	c.OTLP = getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != ""
+	traces, all := r.endpoint("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), r.endpoint("OTEL_EXPORTER_OTLP_ENDPOINT")
+	c.OTLP = traces || all
 	proto := getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
 	name := "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
 	if proto == "" {
@@ -100,6 +102,21 @@ type reader struct {
 
 func (r reader) problem(format string, args ...any) {
 	r.c.Problems = append(r.c.Problems, fmt.Sprintf(format, args...))
+}
+
+// endpoint reports whether name holds a usable OTLP endpoint: an http:// or https:// URL
+// with a host. An invalid one is reported, and then traces go to summary lines instead.
+func (r reader) endpoint(name string) bool {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return false
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		r.problem("%s=%q is not an OTLP endpoint: use an http:// or https:// URL such as http://127.0.0.1:4318; writing summary lines to the log instead", name, v)
+		return false
+	}
+	return true
 }
 
 func (r reader) port(name string, def int) int {

@@ -16,6 +16,18 @@ type Store struct {
 	changed chan struct{}       // closed and replaced on every change: a broadcast to waiters
 	limit   int
 	created func(*Record)
+
+	maxOpen int
+	evicted func(Record)
+}
+
+// SetMaxOpen bounds the open records: when a new record would exceed n, the oldest open
+// record is taken out and handed to evicted (called without the store's lock held), so
+// events for request ids that never complete cannot pile up.
+func (s *Store) SetMaxOpen(n int, evicted func(Record)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.maxOpen, s.evicted = n, evicted
 }
 
 // NewStore returns a store that remembers up to limit closed request ids, to tell late
@@ -31,6 +43,12 @@ func NewStore(limit int, created func(*Record)) *Store {
 // Update applies f to the open record for id, creating it (Started = at) when new. It
 // returns false, without calling f, when the record was already taken: the event is late.
 func (s *Store) Update(id string, at time.Time, f func(*Record)) bool {
+	var out []Record
+	defer func() {
+		for _, r := range out {
+			s.evicted(r)
+		}
+	}()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, done := s.closed[id]; done {
@@ -38,6 +56,9 @@ func (s *Store) Update(id string, at time.Time, f func(*Record)) bool {
 	}
 	r := s.open[id]
 	if r == nil {
+		for s.maxOpen > 0 && len(s.open) >= s.maxOpen {
+			out = append(out, s.takeOldest())
+		}
 		r = &Record{RequestID: id, Started: at}
 		s.open[id] = r
 		if s.created != nil {
@@ -72,10 +93,26 @@ func (s *Store) Wait(ctx context.Context, id string, done func(*Record) bool) bo
 	}
 }
 
+// takeOldest removes the open record that started first; the lock is held.
+func (s *Store) takeOldest() Record {
+	var oldest *Record
+	for _, r := range s.open {
+		if oldest == nil || r.Started.Before(oldest.Started) {
+			oldest = r
+		}
+	}
+	r, _ := s.take(oldest.RequestID)
+	return r
+}
+
 // Take removes the open record id and returns a copy; later Updates for id report late.
 func (s *Store) Take(id string) (Record, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.take(id)
+}
+
+func (s *Store) take(id string) (Record, bool) {
 	r, ok := s.open[id]
 	if !ok {
 		return Record{}, false

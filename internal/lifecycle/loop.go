@@ -76,11 +76,17 @@ type Loop struct {
 	waiters map[string]chan struct{} // closed when the record is finished
 	timers  map[string]*time.Timer   // TelemetryWait per record
 	stats   Stats
+	// flushFailing is true while flushes fail, so failures are logged once per outage.
+	flushFailing bool
 }
 
 // Stats counts what the loop did, for the log at shutdown and for tests.
 type Stats struct {
-	Finished, LateEvents, Dropped int
+	Finished, LateEvents int
+	// Dropped counts records evicted because too many were open.
+	Dropped int
+	// FlushFailures counts flushes that did not finish within the bound.
+	FlushFailures int
 }
 
 // New returns a loop; nothing runs until Run.
@@ -106,6 +112,7 @@ func New(cfg Config, ext Extensions, exp Exporter, log *slog.Logger) *Loop {
 	l.store = invocation.NewStore(1024, func(r *invocation.Record) {
 		r.ColdStart = l.coldTaken.CompareAndSwap(false, true)
 	})
+	l.store.SetMaxOpen(maxOpenRecords, l.evicted)
 	return l
 }
 
@@ -144,6 +151,26 @@ func (l *Loop) Run(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// maxOpenRecords bounds the records open at once: far above the invocations one
+// environment runs at a time, so only ids that never complete are ever evicted.
+const maxOpenRecords = 1024
+
+// evicted handles a record pushed out by newer ones: a stray (telemetry or steps for a
+// request id this environment never ran) is counted and dropped; a real one is exported.
+func (l *Loop) evicted(r invocation.Record) {
+	l.mu.Lock()
+	l.stats.Dropped++
+	n := l.stats.Dropped
+	l.mu.Unlock()
+	if n == 1 || n%1000 == 0 {
+		l.log.Warn("too many open records; the oldest are closed early", "requestId", r.RequestID, "evicted_so_far", n)
+	}
+	if r.Request == nil && r.Invoke == nil && r.Response == nil {
+		return
+	}
+	l.exp.Export(r)
 }
 
 // sweepInterval is how often records that can no longer complete are closed.
@@ -223,8 +250,23 @@ func (l *Loop) invoke(ctx context.Context, ev extapi.Event) {
 func (l *Loop) flush(ctx context.Context) {
 	fctx, cancel := context.WithTimeout(ctx, l.cfg.FlushTimeout)
 	defer cancel()
-	if err := l.exp.Flush(fctx); err != nil {
-		l.log.Warn("flush", "err", err, "bound", l.cfg.FlushTimeout.String())
+	err := l.exp.Flush(fctx)
+	l.mu.Lock()
+	wasFailing := l.flushFailing
+	l.flushFailing = err != nil
+	if err != nil {
+		l.stats.FlushFailures++
+	}
+	failures := l.stats.FlushFailures
+	l.mu.Unlock()
+	// One line when exporting starts failing, one when it recovers: a backend that is
+	// down must not write a warning per invocation.
+	switch {
+	case err != nil && !wasFailing:
+		l.log.Warn("flush", "err", err, "bound", l.cfg.FlushTimeout.String(),
+			"note", "spans not exported within the bound are dropped; logged again when export recovers")
+	case err == nil && wasFailing:
+		l.log.Info("export recovered", "failed_flushes_so_far", failures)
 	}
 }
 
@@ -244,7 +286,8 @@ func (l *Loop) shutdown(deadline time.Time) {
 		l.log.Warn("shutdown flush", "err", err)
 	}
 	st := l.Stats()
-	l.log.Info("stopped", "finished", st.Finished, "late_events", st.LateEvents)
+	l.log.Info("stopped", "finished", st.Finished, "late_events", st.LateEvents,
+		"evicted", st.Dropped, "failed_flushes", st.FlushFailures)
 }
 
 // waiter returns a channel closed when the record id is finished.

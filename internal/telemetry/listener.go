@@ -42,6 +42,7 @@ type Listener struct {
 	served  chan struct{} // closed when Serve returns
 
 	batches, events, malformed, oversized atomic.Uint64
+	warnings                              atomic.Uint64 // problems logged or not, for warn's rate limit
 }
 
 // DefaultAddr returns the address to give Listen: on Lambda the address
@@ -134,29 +135,41 @@ func (l *Listener) serve(w http.ResponseWriter, r *http.Request) {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			l.oversized.Add(1)
-			l.logger.Warn("telemetry batch too large", "limit", MaxBatchBytes)
+			l.warn("telemetry batch too large", "limit", MaxBatchBytes)
 			http.Error(w, "batch too large", http.StatusRequestEntityTooLarge)
 			return
 		}
-		l.logger.Warn("telemetry batch unreadable", "err", err)
+		l.warn("telemetry batch unreadable", "err", err)
 		http.Error(w, "unreadable body", http.StatusBadRequest)
 		return
 	}
 	events, skipped, err := parseBatch(body)
 	if err != nil {
 		l.malformed.Add(1)
-		l.logger.Warn("telemetry batch malformed", "bytes", len(body), "err", err)
+		l.warn("telemetry batch malformed", "bytes", len(body), "err", err)
 		http.Error(w, "body is not a JSON array", http.StatusBadRequest)
 		return
 	}
 	if skipped > 0 {
 		l.malformed.Add(uint64(skipped))
-		l.logger.Warn("telemetry events skipped", "skipped", skipped, "kept", len(events))
+		l.warn("telemetry events skipped", "skipped", skipped, "kept", len(events))
 	}
 	l.batches.Add(1)
 	l.events.Add(uint64(len(events)))
 	l.handle(events)
 	w.WriteHeader(http.StatusOK)
+}
+
+// warn logs the 1st, 10th, 100th... problem with what Lambda delivered: visible, but a
+// flood of bad batches cannot flood the log.
+func (l *Listener) warn(msg string, args ...any) {
+	n := l.warnings.Add(1)
+	for n >= 10 && n%10 == 0 {
+		n /= 10
+	}
+	if n == 1 {
+		l.logger.Warn(msg, append(args, "problems_so_far", l.warnings.Load())...)
+	}
 }
 
 // handle calls the Handler, containing a panic so that a bug in it costs one
