@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"github.com/bodytrace/bodytrace/internal/config"
 	"github.com/bodytrace/bodytrace/internal/export"
 	"github.com/bodytrace/bodytrace/internal/extapi"
+	"github.com/bodytrace/bodytrace/internal/invocation"
 	"github.com/bodytrace/bodytrace/internal/lifecycle"
 	"github.com/bodytrace/bodytrace/internal/runtimeproxy"
 	"github.com/bodytrace/bodytrace/internal/secrets"
@@ -88,7 +90,10 @@ func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Lo
 	// has registered, and the wrapper sends it here only if something is listening.
 	// Observations reach the loop on a goroutine of their own: parsing a 6 MB event or
 	// result must never delay the runtime's next request.
-	proxy = runtimeproxy.New(runtimeproxy.Config{Upstream: runtimeAPI, Logger: log, HeadLimit: runtimeproxy.DefaultCaptureLimit}, observer)
+	// Buffered results are measured by a scanner as they pass, so only their first 64 KiB
+	// are kept, whatever their size.
+	proxy = runtimeproxy.New(runtimeproxy.Config{Upstream: runtimeAPI, Logger: log,
+		Scan: func(*http.Request) io.Writer { return new(invocation.ResultScanner) }}, observer)
 	if srv, err := runtimeproxy.Listen(cfg.ProxyAddr, proxy); err != nil {
 		// Fail open: the wrapper finds nothing listening and leaves the runtime alone.
 		log.Warn("runtime API proxy not started; responses will not be observed", "addr", cfg.ProxyAddr, "err", err)

@@ -82,7 +82,13 @@ func (l *Loop) Response(p runtimeproxy.Response) {
 			if r.Request != nil {
 				trigger = r.Request.Trigger
 			}
-			resp.ParseBuffered(p.Head, int64(len(p.Head)) == p.Size, trigger)
+			// The proxy's scanner saw the whole result as it passed; the head alone serves
+			// when there was none.
+			if sc, ok := p.Scan.(*invocation.ResultScanner); ok {
+				sc.Apply(resp, trigger)
+			} else {
+				resp.ParseBuffered(p.Head, int64(len(p.Head)) == p.Size, trigger)
+			}
 		}
 		r.Response = resp
 	})

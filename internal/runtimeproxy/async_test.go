@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -52,12 +53,14 @@ func TestAsyncNeverBlocks(t *testing.T) {
 	a.Stop()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	// One call is in the observer, four are queued; the other fifteen were dropped.
+	// Four are queued and at most one more was already taken by the stuck observer; the
+	// rest were dropped, and what was handled is the start of what was sent, in order.
 	if got := uint64(len(b.order)) + a.Dropped(); got != 20 {
 		t.Fatalf("handled %d + dropped %d != 20", len(b.order), a.Dropped())
 	}
-	if len(b.order) != 5 || b.order[0] != "next:0" || b.order[1] != "response:0" {
-		t.Fatalf("handled %v; want the first five in order", b.order)
+	sent := []string{"next:0", "response:0", "next:1", "response:1", "next:2"}
+	if len(b.order) < 4 || len(b.order) > 5 || strings.Join(b.order, ",") != strings.Join(sent[:len(b.order)], ",") {
+		t.Fatalf("handled %v; want the first four or five in order", b.order)
 	}
 }
 

@@ -53,15 +53,17 @@ type requestTee struct {
 	src  *http.Request // the server's request: its Trailer is filled when the body ends
 	out  http.Header   // trailers the Transport writes upstream after the body; nil unless chunked
 
-	mu      sync.Mutex
-	limit   int
-	head    []byte
-	size    int64
-	chunks  int
-	first   time.Time
-	end     time.Time
-	err     error
-	trailer http.Header
+	mu        sync.Mutex
+	limit     int
+	head      []byte
+	scan      io.Writer // sees every byte; nil when not wanted or after it panicked
+	scanBroke bool
+	size      int64
+	chunks    int
+	first     time.Time
+	end       time.Time
+	err       error
+	trailer   http.Header
 }
 
 func newRequestTee(r *http.Request, limit int) *requestTee {
@@ -93,6 +95,9 @@ func (t *requestTee) Read(p []byte) (int, error) {
 		if room := t.limit - len(t.head); room > 0 {
 			t.head = append(t.head, p[:min(n, room)]...)
 		}
+		if t.scan != nil {
+			t.feed(p[:n])
+		}
 	}
 	if err != nil && t.end.IsZero() {
 		t.end = now
@@ -122,6 +127,16 @@ func (t *requestTee) Read(p []byte) (int, error) {
 
 func (t *requestTee) Close() error { return t.body.Close() }
 
+// feed passes bytes to the scan writer; a panic there ends the scan, not the copy.
+func (t *requestTee) feed(p []byte) {
+	defer func() {
+		if recover() != nil {
+			t.scan, t.scanBroke = nil, true
+		}
+	}()
+	_, _ = t.scan.Write(p)
+}
+
 // teeSnapshot is what requestTee recorded, copied out under its lock.
 type teeSnapshot struct {
 	head       []byte
@@ -130,6 +145,7 @@ type teeSnapshot struct {
 	first, end time.Time
 	err        error
 	trailer    http.Header
+	scan       io.Writer // nil when there was none or it broke
 }
 
 func (t *requestTee) snapshot() teeSnapshot {
@@ -138,6 +154,10 @@ func (t *requestTee) snapshot() teeSnapshot {
 	s := teeSnapshot{
 		head: t.head, size: t.size, chunks: t.chunks,
 		first: t.first, end: t.end, err: t.err, trailer: t.trailer,
+	}
+	if !t.end.IsZero() && !t.scanBroke {
+		// The scan saw the whole body only when it ended.
+		s.scan = t.scan
 	}
 	// The Transport may still be reading (the Runtime API answered before
 	// the body ended): hand the observer its own copy of the head.

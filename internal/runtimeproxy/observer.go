@@ -1,6 +1,7 @@
 package runtimeproxy
 
 import (
+	"io"
 	"net/http"
 	"time"
 )
@@ -66,4 +67,7 @@ type Response struct {
 	Status       int         // the Runtime API's answer status (202, 413, 400...); 0 if none
 	UpstreamBody []byte      // the Runtime API's answer body when Status >= 400, capped at 4 KiB
 	Err          error       // read error from the runtime (cut stream) or forwarding error
+	// Scan is the writer Config.Scan gave for this body, after it saw all of it; nil
+	// when there was none, the body did not end, or the scan panicked.
+	Scan io.Writer
 }

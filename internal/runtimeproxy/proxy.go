@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -43,6 +44,11 @@ type Config struct {
 	// CaptureLimit caps the bytes of each event kept for Observer.Next:
 	// 0 selects DefaultCaptureLimit, a negative value captures nothing.
 	CaptureLimit int
+	// Scan, when set, returns a writer that sees every body byte the runtime posts to
+	// /response as the bytes pass (nothing is kept for it); Response.Scan hands it to the
+	// observer. It runs on the forwarding path, so it must be fast and must not block;
+	// a panic in it stops the scan, never the forwarding.
+	Scan func(r *http.Request) io.Writer
 	// HeadLimit caps the bytes of each posted body kept in Response.Head:
 	// 0 selects DefaultHeadLimit, a negative value captures nothing.
 	HeadLimit int
@@ -66,6 +72,7 @@ type Proxy struct {
 	captureLimit int
 	headLimit    int
 	obs          Observer
+	scan         func(r *http.Request) io.Writer
 	log          *slog.Logger
 	transport    *http.Transport
 	rp           *httputil.ReverseProxy
@@ -86,6 +93,7 @@ func New(cfg Config, obs Observer) *Proxy {
 		captureLimit: limitOr(cfg.CaptureLimit, DefaultCaptureLimit),
 		headLimit:    limitOr(cfg.HeadLimit, DefaultHeadLimit),
 		obs:          obs,
+		scan:         cfg.Scan,
 		log:          cfg.Logger,
 		recentSeen:   make(map[string]struct{}, recentNexts),
 	}
@@ -192,6 +200,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	in := r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex))
 	if ex.route.kind != "" && ex.route.kind != kindNext && r.ContentLength != 0 {
 		ex.tee = newRequestTee(r, p.headLimit)
+		if p.scan != nil && ex.route.kind == KindResponse {
+			ex.tee.scan = p.scan(r)
+		}
 		in.Body = ex.tee
 		if ex.tee.out != nil {
 			in.Trailer = ex.tee.out
@@ -319,6 +330,7 @@ func (p *Proxy) observe(ex *exchange, w *exactWriter, r *http.Request, aborted b
 	if ex.tee != nil {
 		s := ex.tee.snapshot()
 		res.Head, res.Size, res.Chunks, res.FirstByte, res.Trailer = s.head, s.size, s.chunks, s.first, s.trailer
+		res.Scan = s.scan
 		if !s.end.IsZero() {
 			res.End = s.end
 		}

@@ -1,0 +1,127 @@
+package invocation
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// scanned returns what the scanner makes of result written in chunks of n bytes.
+func scanned(result []byte, n int, trigger Trigger) Response {
+	var sc ResultScanner
+	r := Response{WireBytes: int64(len(result))}
+	for len(result) > 0 {
+		k := min(n, len(result))
+		_, _ = sc.Write(result[:k])
+		result = result[k:]
+	}
+	sc.Apply(&r, trigger)
+	return r
+}
+
+func parsed(result []byte, trigger Trigger) Response {
+	r := Response{WireBytes: int64(len(result))}
+	r.ParseBuffered(result, true, trigger)
+	return r
+}
+
+// TestScannerMatchesParseBuffered: on every result, streamed in chunks of any size, the
+// scanner must reach ParseBuffered's answer.
+func TestScannerMatchesParseBuffered(t *testing.T) {
+	results := []string{
+		`{"statusCode":200,"headers":{"Content-Type":"text/plain","content-length":"5"},"body":"hello","isBase64Encoded":false}`,
+		`{"body":"aGVsbG8gd29ybGQ=","isBase64Encoded":true,"statusCode":201}`,
+		`{"statusCode":200,"body":"hello","isBase64Encoded":true}`,
+		`{"statusCode":200,"body":"aGk\u003d","isBase64Encoded":true}`,
+		`{"statusCode":200,"body":"a\/b\\c\"d\n\u00e9\u20ac\ud83d\ude00\ud800x","isBase64Encoded":false}`,
+		`{"statusCode":204,"body":""}`,
+		`{"statusCode":200}`,
+		`{"statusCode":200,"body":null}`,
+		`{"statusCode":200,"body":42}`,
+		`{"statusCode":"200","body":"x"}`,
+		`{"StatusCode":200,"BODY":"case","Headers":{"X":"y"}}`,
+		`{"statusCode":200,"body":"first","body":"second one"}`,
+		`{"statusCode":200,"cookies":["a=b"],"multiValueHeaders":{"Content-Encoding":["gzip"]},"body":"zz","other":{"nested":["}",{"a":"\""}]}}`,
+		` { "statusCode" : 302 , "headers" : { } , "body" : "" } `,
+		`null`, ` null `, `"just a string"`, `[1,2,3]`, `12345`, `{"notHTTP":true}`, `{}`, ``, `{"statusCode":200,"body":"unterminated`,
+		"{\"statusCode\":200,\"body\":\"bad \xff\xfe utf8 \xe2\x82\"}",
+		`{"statusCode":200,"body":"` + strings.Repeat("abcdefgh", 100000) + `"}`,
+	}
+	for _, trig := range []Trigger{TriggerFunctionURL, TriggerDirect} {
+		for i, res := range results {
+			want := parsed([]byte(res), trig)
+			for _, n := range []int{1, 2, 3, 7, 64, 1 << 20} {
+				got := scanned([]byte(res), n, trig)
+				if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
+					t.Fatalf("result %d (%.60q) in %d-byte chunks, trigger %s:\nscanner %+v\nparse   %+v", i, res, n, trig, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestScannerRandomResults compares the scanner with ParseBuffered on generated results.
+func TestScannerRandomResults(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []rune("abcXYZ019+/=\"\\\n\t é€😀\u2028<>&")
+	for i := range 2000 {
+		var body strings.Builder
+		for range rng.IntN(40) {
+			body.WriteRune(alphabet[rng.IntN(len(alphabet))])
+		}
+		m := map[string]any{"statusCode": 200 + rng.IntN(300), "body": body.String()}
+		if rng.IntN(3) == 0 {
+			m["isBase64Encoded"] = true
+		}
+		if rng.IntN(2) == 0 {
+			m["headers"] = map[string]string{"content-type": "text/html", "x-n": fmt.Sprint(i)}
+		}
+		res, _ := json.Marshal(m)
+		want := parsed(res, TriggerAPIGatewayV2)
+		got := scanned(res, 1+rng.IntN(9), TriggerAPIGatewayV2)
+		if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
+			t.Fatalf("%s:\nscanner %+v\nparse   %+v", res, got, want)
+		}
+	}
+}
+
+func FuzzScannerMatchesParseBuffered(f *testing.F) {
+	f.Add([]byte(`{"statusCode":200,"body":"aGk=","isBase64Encoded":true}`), uint8(3))
+	f.Add([]byte(`{"statusCode":200,"body":"\ud83d\ude00"}`), uint8(1))
+	f.Fuzz(func(t *testing.T, res []byte, chunk uint8) {
+		if !json.Valid(res) {
+			return // the scanner does not validate what it skips; both call invalid JSON not HTTP-shaped when it matters
+		}
+		want := parsed(res, TriggerFunctionURL)
+		got := scanned(res, int(chunk)+1, TriggerFunctionURL)
+		if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
+			t.Fatalf("%q:\nscanner %+v\nparse   %+v", res, got, want)
+		}
+	})
+}
+
+func BenchmarkScanner6MB(b *testing.B) {
+	res := []byte(`{"statusCode":200,"headers":{"content-type":"text/plain"},"body":"` + strings.Repeat("abcdefghij", 600000) + `"}`)
+	b.SetBytes(int64(len(res)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var sc ResultScanner
+		for i := 0; i < len(res); i += 32 << 10 {
+			_, _ = sc.Write(res[i:min(i+32<<10, len(res))])
+		}
+		var r Response
+		sc.Apply(&r, TriggerFunctionURL)
+	}
+}
+
+func BenchmarkParseBuffered6MB(b *testing.B) {
+	res := []byte(`{"statusCode":200,"headers":{"content-type":"text/plain"},"body":"` + strings.Repeat("abcdefghij", 600000) + `"}`)
+	b.SetBytes(int64(len(res)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r := Response{WireBytes: int64(len(res))}
+		r.ParseBuffered(res, true, TriggerFunctionURL)
+	}
+}
