@@ -38,9 +38,10 @@ layer:
 demo: tools layer
 	scripts/demo.sh
 
-## bench: microbenchmarks of the hot paths.
-bench:
-	go test -run '^$$' -bench . -benchmem -count 6 ./internal/... | tee bench.txt
+## bench: the benchmark suite, side by side: A no extension, B bodytrace, C $$BENCH_PEER
+## (an other extension's binary, with BENCH_PEER_ENV) -> BENCHMARKS.md (builds the layer).
+bench: tools
+	go run ./scripts/bench
 
 ## fuzz: the long fuzz runs (FUZZTIME per target, default 60s); make test runs their seeds.
 fuzz:

@@ -7,6 +7,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -99,6 +100,9 @@ func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Lo
 		log.Warn("runtime API proxy not started; responses will not be observed", "addr", cfg.ProxyAddr, "err", err)
 	} else {
 		defer srv.Close(context.Background())
+		if ready, err := writeReady(cfg.ProxyAddr); err == nil {
+			defer os.Remove(ready)
+		}
 	}
 
 	// Resolve the telemetry listener's address while registering: a DNS lookup need not
@@ -195,6 +199,21 @@ func newExporter(ctx context.Context, cfg config.Config, log *slog.Logger) *expo
 		exp, _ = export.New(ctx, export.Config{Summary: os.Stdout, Function: ecfg.Function})
 	}
 	return exp
+}
+
+// writeReady leaves this process's pid where the exec wrapper looks before it points the
+// runtime at the proxy (TMPDIR/bodytrace/proxy-<port>): it then needs no probe.
+func writeReady(proxyAddr string) (string, error) {
+	_, port, err := net.SplitHostPort(proxyAddr)
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(os.TempDir(), "bodytrace")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "proxy-"+port)
+	return path, os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
 }
 
 func newLogger(level string) *slog.Logger {

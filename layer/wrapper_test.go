@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -268,5 +269,29 @@ func TestWrapperInvalidPortLikeExtension(t *testing.T) {
 		if !strings.Contains(run.stderr, "127.0.0.1:9140") || strings.Contains(run.stderr, ":"+bad) {
 			t.Errorf("BODYTRACE_PROXY_PORT=%s: wrapper said %q; want it to probe 127.0.0.1:9140", bad, run.stderr)
 		}
+	}
+}
+
+// TestWrapperReadyFile: a ready file holding a live pid means the proxy is up, with no
+// probe; a stale one (dead pid) falls back to probing, which fails open.
+func TestWrapperReadyFile(t *testing.T) {
+	tmp := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(tmp, "bodytrace"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ready := filepath.Join(tmp, "bodytrace", "proxy-9")
+	env := []string{"AWS_LAMBDA_RUNTIME_API=" + upstream, "BODYTRACE_PROXY_PORT=9", "TMPDIR=" + tmp}
+
+	if err := os.WriteFile(ready, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if run := runWrapper(t, env, "env"); run.env["AWS_LAMBDA_RUNTIME_API"] != "127.0.0.1:9" {
+		t.Errorf("live ready file: AWS_LAMBDA_RUNTIME_API = %q, want the proxy 127.0.0.1:9", run.env["AWS_LAMBDA_RUNTIME_API"])
+	}
+	if err := os.WriteFile(ready, []byte("999999999\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if run := runWrapper(t, env, "env"); run.env["AWS_LAMBDA_RUNTIME_API"] != upstream || !strings.Contains(run.stderr, "not listening") {
+		t.Errorf("stale ready file: AWS_LAMBDA_RUNTIME_API = %q (stderr %q), want it untouched", run.env["AWS_LAMBDA_RUNTIME_API"], run.stderr)
 	}
 }

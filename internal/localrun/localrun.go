@@ -369,7 +369,9 @@ func existing(dir string) string {
 const mountScript = `set -eu
 mount -t tmpfs -o mode=0755 tmpfs /opt
 mkdir -p /opt/extensions /opt/ric
-if [ -n "$E2E_EXT" ]; then cp "$E2E_EXT" /opt/extensions/bodytrace; cp "$E2E_WRAPPER" /opt/bodytrace-wrapper; fi
+# Under its own file name: Lambda registers an extension by its file name.
+if [ -n "$E2E_EXT" ]; then cp "$E2E_EXT" "/opt/extensions/$(basename "$E2E_EXT")"; fi
+if [ -n "$E2E_EXT" ] && [ -n "$E2E_WRAPPER" ]; then cp "$E2E_WRAPPER" /opt/bodytrace-wrapper; fi
 if [ -n "$E2E_EXT" ] && [ -n "$E2E_NODE_HELPER" ]; then mkdir -p /opt/bodytrace; cp -r "$E2E_NODE_HELPER" /opt/bodytrace/node; fi
 mount --bind "$E2E_RIC" /opt/ric
 mount -t tmpfs -o mode=0755 tmpfs /var
@@ -446,7 +448,7 @@ func launch(task string, tools Tools, art Artifacts, fn Function, env []string) 
 		"AWS_LAMBDA_FUNCTION_NAME=e2e-"+fn.Runtime,
 		"AWS_REGION=us-east-1",
 	)
-	if fn.Runtime == "node" && !fn.NoExtension {
+	if fn.Runtime == "node" && !fn.NoExtension && art.Wrapper != "" {
 		// Lambda runs the exec wrapper for managed runtimes only; never for Go (provided.al2023).
 		cmd.Env = append(cmd.Env, "AWS_LAMBDA_EXEC_WRAPPER=/opt/bodytrace-wrapper")
 	}
