@@ -72,7 +72,6 @@ func (s sample) medRange() string {
 	return fmt.Sprintf("%s (%s–%s)", fmtMs(s.median()), fmtMs(s.min()), fmtMs(s.max()))
 }
 
-
 func mib(b float64) string {
 	if math.IsNaN(b) {
 		return "–"
