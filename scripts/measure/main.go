@@ -23,8 +23,9 @@ import (
 func main() {
 	n := flag.Int("n", 100, "invocations per run")
 	otlp := flag.Bool("otlp", true, "export traces to a local Jaeger (false: summary lines only)")
+	helper := flag.Bool("helper", true, "load the layer's Node.js helper (false: the proxy and telemetry only)")
 	flag.Parse()
-	if err := run(*n, *otlp); err != nil {
+	if err := run(*n, *otlp, *helper); err != nil {
 		fmt.Fprintln(os.Stderr, "measure:", err)
 		os.Exit(1)
 	}
@@ -32,7 +33,7 @@ func main() {
 
 var initMs = regexp.MustCompile(`"msg":"registered".*"init_ms":"([0-9.]+)"`)
 
-func run(n int, otlp bool) error {
+func run(n int, otlp, helper bool) error {
 	tools, err := localrun.FindTools()
 	if err != nil {
 		return err
@@ -40,6 +41,9 @@ func run(n int, otlp bool) error {
 	art, err := localrun.LayerArtifacts()
 	if err != nil {
 		return err
+	}
+	if !helper {
+		art.NodeHelper = ""
 	}
 	jaeger, err := localrun.StartJaeger(tools.Jaeger, false)
 	if err != nil {
