@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -114,10 +115,18 @@ func logLines(t *testing.T, s *logsStandIn, files ...string) int {
 	}
 	now := time.Now().UnixMilli()
 	for i, l := range lines {
-		s.add(now-int64(len(lines)-i), l)
+		at := now - int64(len(lines)-i)
+		// The recorded summary lines carry the time they were recorded: move it to the
+		// event's, so --since filters both the same way whenever the test runs.
+		if strings.Contains(l, `"type":"bodytrace.invocation"`) {
+			l = summaryTime.ReplaceAllString(l, `"time":"`+time.UnixMilli(at).UTC().Format(time.RFC3339Nano)+`"`)
+		}
+		s.add(at, l)
 	}
 	return len(lines)
 }
+
+var summaryTime = regexp.MustCompile(`"time":"[^"]*"`)
 
 func TestReadLogGroup(t *testing.T) {
 	offlineAWS(t)
