@@ -1,6 +1,9 @@
 package main
 
 import (
+	"github.com/bodytrace/bodytrace/internal/localrun"
+	"path/filepath"
+	"os"
 	"fmt"
 	"math"
 	"strings"
@@ -91,7 +94,7 @@ func (r *report) markdown() string {
 		case "B":
 			p("- **B**: bodytrace from `layer/build` (Runtime API proxy through the exec wrapper, telemetry listener, step listener), exporting OTLP/HTTP to a local Jaeger v2.")
 		case "C":
-			p("- **C**: `%s`, installed as /opt/extensions/bodytrace, with `%s` (bodytrace's exec wrapper not set).", r.Peer, r.PeerEnv)
+			p("- **C**: `%s`, installed under /opt/extensions by its own file name, with `%s` (bodytrace's exec wrapper not set).", r.Peer, r.PeerEnv)
 		}
 	}
 	if !r.hasC() {
@@ -345,6 +348,11 @@ func (r *report) markdown() string {
 			p("| %s | %s | %s | %s | %s | %s | %s |", b.Pkg, b.Name, cell("ns/op"), cell("MB/s"), cell("B/op"), cell("allocs/op"), strings.Join(other, ", "))
 		}
 		p("")
+	}
+	// Before/after records of the fixes the suite led to: kept by hand in history.md.
+	if h, err := os.ReadFile(filepath.Join(localrun.Root(), "scripts", "bench", "history.md")); err == nil {
+		p("")
+		w.Write(h)
 	}
 	return w.String()
 }
