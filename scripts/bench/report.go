@@ -1,11 +1,11 @@
 package main
 
 import (
-	"github.com/bodytrace/bodytrace/internal/localrun"
-	"path/filepath"
-	"os"
 	"fmt"
+	"github.com/bodytrace/bodytrace/internal/localrun"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
