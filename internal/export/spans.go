@@ -173,6 +173,11 @@ func emit(tracer trace.Tracer, r *invocation.Record, v invocation.Verdict, fn Fu
 			attribute.Bool(keyPrefix+"request.if_none_match", q.IfNoneMatch),
 			attribute.Bool(keyPrefix+"request.if_modified_since", q.IfModifiedSince),
 		}
+		for k, v := range map[string]string{"edge.request_id": q.EdgeRequestID, "edge.via": q.Via, "request.cache_control": q.CacheControl} {
+			if v != "" {
+				attrs = append(attrs, attribute.String(keyPrefix+k, v))
+			}
+		}
 		child(ctx, tracer, spanRequest, start, q.At, nil, append(attrs, sampleAttrs(q.Sample)...)...)
 	}
 	// One span per stage the function reported, innermost first, with its bytes.

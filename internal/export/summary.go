@@ -29,6 +29,8 @@ type Summary struct {
 	LostAt    string    `json:"lostAt,omitempty"`
 	Reason    string    `json:"reason,omitempty"`
 	Bytes     Bytes     `json:"bytes"`
+	// Edge is what the request carried from a CDN, when it came through one.
+	Edge *Edge `json:"edge,omitempty"`
 	// Stages are the checkpoints along the response path, innermost first: the handler,
 	// each middleware, late writes, the runtime response, the stream, the platform.
 	Stages []Stage `json:"stages,omitempty"`
@@ -45,6 +47,16 @@ type Bytes struct {
 	Response *int64 `json:"response,omitempty"` // on the wire to the Runtime API, prelude included
 	Body     *int64 `json:"body,omitempty"`     // decoded HTTP body (or whole payload)
 	Produced *int64 `json:"produced,omitempty"` // platform.runtimeDone producedBytes
+}
+
+// Edge is the request's CDN evidence: CloudFront's request id joins the CDN's access logs
+// (x-edge-request-id) to this invocation.
+type Edge struct {
+	RequestID       string `json:"requestId,omitempty"` // x-amz-cf-id
+	Via             string `json:"via,omitempty"`
+	CacheControl    string `json:"cacheControl,omitempty"`
+	IfNoneMatch     bool   `json:"ifNoneMatch,omitempty"`
+	IfModifiedSince bool   `json:"ifModifiedSince,omitempty"`
 }
 
 // Stage is one checkpoint of the response path and the body bytes it held.
@@ -75,6 +87,10 @@ func NewSummary(r *invocation.Record, v invocation.Verdict, traceID string) Summ
 		s.Trigger, s.Method, s.Path = string(q.Trigger), q.Method, q.Path
 		s.Bytes.Event = ptr(q.EventBytes)
 		s.Capture = q.Sample
+		if q.EdgeRequestID != "" || q.Via != "" || q.CacheControl != "" || q.IfNoneMatch || q.IfModifiedSince {
+			s.Edge = &Edge{RequestID: q.EdgeRequestID, Via: q.Via, CacheControl: q.CacheControl,
+				IfNoneMatch: q.IfNoneMatch, IfModifiedSince: q.IfModifiedSince}
+		}
 	}
 	if p := r.Response; p != nil {
 		s.Mode = string(p.Mode)

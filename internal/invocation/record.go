@@ -93,10 +93,15 @@ type Request struct {
 	// IfNoneMatch and IfModifiedSince record conditional request headers (a 304 answer to one is empty by design).
 	IfNoneMatch     bool
 	IfModifiedSince bool
-	TraceParent     string // W3C traceparent from the event's HTTP headers
-	XRayTraceID     string // Lambda-Runtime-Trace-Id
-	FunctionARN     string
-	Deadline        time.Time
+	// EdgeRequestID is CloudFront's request id (x-amz-cf-id) when the request came through
+	// CloudFront: the key that joins CDN access logs (x-edge-request-id) to invocations.
+	EdgeRequestID string
+	Via           string // the via header: which proxies and CDNs the request crossed
+	CacheControl  string // the request's Cache-Control header
+	TraceParent   string // W3C traceparent from the event's HTTP headers
+	XRayTraceID   string // Lambda-Runtime-Trace-Id
+	FunctionARN   string
+	Deadline      time.Time
 	// Sample is the redacted, capped payload sample (BODYTRACE_CAPTURE); nil when nothing was captured.
 	Sample *capture.Sample
 }

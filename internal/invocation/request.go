@@ -64,5 +64,8 @@ func ParseEvent(event []byte) Request {
 	req.IfNoneMatch = header("If-None-Match") != ""
 	req.IfModifiedSince = header("If-Modified-Since") != ""
 	req.TraceParent = header("traceparent")
+	req.EdgeRequestID = header("x-amz-cf-id")
+	req.Via = header("via")
+	req.CacheControl = header("cache-control")
 	return req
 }

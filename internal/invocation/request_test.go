@@ -96,3 +96,12 @@ func TestParseEventHeaders(t *testing.T) {
 		})
 	}
 }
+
+func TestParseEventEdgeHeaders(t *testing.T) {
+	ev := []byte(`{"version":"2.0","rawPath":"/api","requestContext":{"domainName":"x.lambda-url.us-east-1.on.aws","http":{"method":"GET"}},
+		"headers":{"X-Amz-Cf-Id":"abcEdgeId==","via":"2.0 7a5d.cloudfront.net (CloudFront)","cache-control":"max-age=0","if-none-match":"\"v1\""}}`)
+	r := ParseEvent(ev)
+	if r.EdgeRequestID != "abcEdgeId==" || r.Via != "2.0 7a5d.cloudfront.net (CloudFront)" || r.CacheControl != "max-age=0" || !r.IfNoneMatch {
+		t.Fatalf("edge fields %+v", r)
+	}
+}
