@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -27,12 +29,9 @@ func TestTraceContinuesCaller(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	const (
-		w3cTrace  = "4bf92f3577b34da6a3ce929d0e0e4736"
-		w3cParent = "00f067aa0ba902b7"
-		xrayTrace = "5759e988bd862e3fe1be46a994272793"
-		xrayPar   = "53995c3f42cd8ad8"
-	)
+	// Fresh ids each run: Jaeger keeps earlier runs' spans under the same trace id.
+	w3cTrace, w3cParent := randomHex(16), randomHex(8)
+	xrayTrace, xrayPar := randomHex(16), randomHex(8)
 	var ev map[string]any
 	_ = json.Unmarshal(event(t, "apigw-v2.json", map[string]string{"bytes": "64"}), &ev)
 	ev["headers"].(map[string]any)["traceparent"] = "00-" + w3cTrace + "-" + w3cParent + "-01"
@@ -46,7 +45,7 @@ func TestTraceContinuesCaller(t *testing.T) {
 	}{
 		{"traceparent", withTP, nil, w3cTrace, w3cParent},
 		{"x-ray", event(t, "apigw-v2.json", map[string]string{"bytes": "64"}),
-			http.Header{"X-Amzn-Trace-Id": {"Root=1-5759e988-bd862e3fe1be46a994272793;Parent=" + xrayPar + ";Sampled=0"}}, xrayTrace, xrayPar},
+			http.Header{"X-Amzn-Trace-Id": {"Root=1-" + xrayTrace[:8] + "-" + xrayTrace[8:] + ";Parent=" + xrayPar + ";Sampled=0"}}, xrayTrace, xrayPar},
 	}
 	for i, c := range cases {
 		if _, err := l.InvokeWith(ctx, c.event, c.header); err != nil {
@@ -75,4 +74,10 @@ func TestTraceContinuesCaller(t *testing.T) {
 			t.Errorf("%s: invoke span's parent %q, want the caller's span %s", c.name, parent, c.child)
 		}
 	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
