@@ -77,6 +77,8 @@ func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Lo
 		},
 	}, ext, exp, log)
 
+	// Observations reach the loop on a goroutine of their own: parsing a 6 MB event must
+	// never delay the runtime's next request.
 	observer = runtimeproxy.Async(loop, 4096, log)
 
 	// Step lines by datagram: the wrapper advertises this address to the function.
@@ -88,11 +90,9 @@ func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Lo
 	}
 
 	// The proxy listens before /register: the runtime starts as soon as every extension
-	// has registered, and the wrapper sends it here only if something is listening.
-	// Observations reach the loop on a goroutine of their own: parsing a 6 MB event or
-	// result must never delay the runtime's next request.
-	// Buffered results are measured by a scanner as they pass, so only their first 64 KiB
-	// are kept, whatever their size.
+	// has registered, and the wrapper sends it here only if something is listening. Its
+	// observations reach the loop through the queue above, and buffered results are
+	// measured by a scanner as they pass, so only their first 64 KiB are kept.
 	proxy = runtimeproxy.New(runtimeproxy.Config{Upstream: runtimeAPI, Logger: log,
 		Scan: func(*http.Request) io.Writer { return new(invocation.ResultScanner) }}, observer)
 	if srv, err := runtimeproxy.Listen(cfg.ProxyAddr, proxy); err != nil {
