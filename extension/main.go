@@ -192,6 +192,12 @@ func newExporter(ctx context.Context, cfg config.Config, log *slog.Logger) *expo
 	if cfg.Summary {
 		ecfg.Summary = os.Stdout
 	}
+	if cfg.Metrics {
+		ecfg.Metrics = os.Stdout
+	}
+	ecfg.ParentBased = cfg.ParentBased
+	ratio := cfg.SampleHealthy
+	ecfg.SampleHealthy = &ratio
 	exp, err := export.New(ctx, ecfg)
 	if err != nil {
 		// Never fail init over our own configuration: fall back to summary lines.

@@ -35,6 +35,15 @@ type Config struct {
 	LateWriteWait time.Duration
 	// ResponseGrace is how long past the invocation's deadline the extension waits for the response.
 	ResponseGrace time.Duration
+	// SampleHealthy is the share of healthy invocations whose traces are kept, 0 to 1
+	// (BODYTRACE_SAMPLE_HEALTHY); lost and unknown bodies are always kept.
+	SampleHealthy float64
+	// ParentBased honours the caller's sampled flag for healthy invocations
+	// (OTEL_TRACES_SAMPLER=parentbased_*).
+	ParentBased bool
+	// Metrics writes CloudWatch Embedded Metric Format counts to the log (BODYTRACE_METRICS:
+	// auto = only when no OTLP endpoint is set, on, off).
+	Metrics bool
 	// LogLevel is BODYTRACE_LOG_LEVEL: debug, info, warn, error.
 	LogLevel string
 	// ServiceName is OTEL_SERVICE_NAME or the function's name.
@@ -62,6 +71,7 @@ func Load(getenv func(string) string) Config {
 		ResponseGrace: DefaultResponseGrace,
 		LateWriteWait: DefaultLateWriteWait,
 		LogLevel:      "info",
+		SampleHealthy: 1,
 		Protocol:      "http/protobuf",
 	}
 	r := reader{getenv: getenv, c: &c}
@@ -87,6 +97,23 @@ func Load(getenv func(string) string) Config {
 	c.FlushTimeout = r.duration("BODYTRACE_FLUSH_TIMEOUT", c.FlushTimeout, time.Millisecond, 30*time.Second)
 	c.TelemetryWait = r.duration("BODYTRACE_TELEMETRY_WAIT", c.TelemetryWait, 0, 10*time.Second)
 	c.LateWriteWait = r.duration("BODYTRACE_LATE_WRITE_WAIT", c.LateWriteWait, 0, 10*time.Second)
+	// OTEL_TRACES_SAMPLER applies to healthy invocations only: a lost body is always kept.
+	sampler := r.oneOf("OTEL_TRACES_SAMPLER", getenv("OTEL_TRACES_SAMPLER"), "always_on",
+		"always_on", "always_off", "traceidratio", "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio")
+	c.ParentBased = strings.HasPrefix(sampler, "parentbased_")
+	switch strings.TrimPrefix(sampler, "parentbased_") {
+	case "always_off":
+		c.SampleHealthy = 0
+	case "traceidratio":
+		c.SampleHealthy = r.ratio("OTEL_TRACES_SAMPLER_ARG", 1)
+	}
+	c.SampleHealthy = r.ratio("BODYTRACE_SAMPLE_HEALTHY", c.SampleHealthy)
+	switch r.oneOf("BODYTRACE_METRICS", getenv("BODYTRACE_METRICS"), "auto", "auto", "on", "off") {
+	case "on":
+		c.Metrics = true
+	case "auto":
+		c.Metrics = !c.OTLP
+	}
 	c.LogLevel = r.oneOf("BODYTRACE_LOG_LEVEL", getenv("BODYTRACE_LOG_LEVEL"), c.LogLevel, "debug", "info", "warn", "error")
 	c.ServiceName = getenv("OTEL_SERVICE_NAME")
 	if c.ServiceName == "" {
@@ -117,6 +144,19 @@ func (r reader) endpoint(name string) bool {
 		return false
 	}
 	return true
+}
+
+func (r reader) ratio(name string, def float64) float64 {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 || f > 1 || f != f {
+		r.problem("%s=%q is not valid: use a number from 0 to 1 such as 0.1 (the share of healthy invocations traced); using %v", name, v, def)
+		return def
+	}
+	return f
 }
 
 func (r reader) port(name string, def int) int {

@@ -45,6 +45,15 @@ func invalidValues(def Config) []invalidCase {
 	for _, v := range []string{"later", "-1ms", "10001", "11s", "∞"} {
 		out = append(out, invalidCase{"BODYTRACE_TELEMETRY_WAIT", v, []string{"10s"}, wait})
 	}
+	for _, v := range []string{"half", "-0.1", "1.5", "NaN", "10%"} {
+		out = append(out, invalidCase{"BODYTRACE_SAMPLE_HEALTHY", v, []string{"0 to 1"}, func(c Config) bool { return c.SampleHealthy == 1 }})
+	}
+	for _, v := range []string{"sometimes", "parentbased", "ratio"} {
+		out = append(out, invalidCase{"OTEL_TRACES_SAMPLER", v, []string{"always_on", "parentbased_traceidratio"}, func(c Config) bool { return c.SampleHealthy == 1 && !c.ParentBased }})
+	}
+	for _, v := range []string{"yes", "emf", "1"} {
+		out = append(out, invalidCase{"BODYTRACE_METRICS", v, []string{"auto", "on", "off"}, func(c Config) bool { return c.Metrics == def.Metrics }})
+	}
 	for _, v := range []string{"whenever", "-5ms", "10001", "11s"} {
 		out = append(out, invalidCase{"BODYTRACE_LATE_WRITE_WAIT", v, []string{"10s"}, func(c Config) bool { return c.LateWriteWait == DefaultLateWriteWait }})
 	}

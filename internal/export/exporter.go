@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"time"
 
@@ -44,6 +43,15 @@ type Config struct {
 	Function     Function
 	// Remember is how many finished invocations are remembered for late platform.report events.
 	Remember int
+	// SampleHealthy is the share of healthy invocations (delivered, empty-by-design) whose
+	// traces are kept, 0 to 1; nil keeps all. Every other verdict is always kept.
+	SampleHealthy *float64
+	// ParentBased honours the caller's sampled flag (traceparent, X-Ray) for healthy
+	// invocations, as OTEL_TRACES_SAMPLER=parentbased_* asks.
+	ParentBased bool
+	// Metrics, when not nil, receives CloudWatch Embedded Metric Format lines at each flush:
+	// invocations by verdict and trigger, sampled or not, and the lost bodies among them.
+	Metrics io.Writer
 }
 
 // Exporter emits finished invocations. Safe for concurrent use.
@@ -52,10 +60,12 @@ type Exporter struct {
 	provider *sdktrace.TracerProvider // nil when only summaries are written
 	tracer   trace.Tracer
 
-	mu       sync.Mutex
-	finished map[string]trace.SpanContext
-	order    []string
-	summary  sync.Mutex // one summary line at a time
+	mu        sync.Mutex
+	finished  map[string]trace.SpanContext
+	order     []string
+	counts    map[countKey]int // invocations since the last metrics line, for Metrics
+	metricsAt time.Time        // when the last metrics lines were written
+	summary   sync.Mutex       // one summary line at a time
 }
 
 // New builds the exporter. It never dials: OTLP connections are made on first export.
@@ -63,7 +73,7 @@ func New(ctx context.Context, cfg Config) (*Exporter, error) {
 	if cfg.Remember <= 0 {
 		cfg.Remember = 256
 	}
-	e := &Exporter{cfg: cfg, finished: map[string]trace.SpanContext{}}
+	e := &Exporter{cfg: cfg, finished: map[string]trace.SpanContext{}, metricsAt: time.Now()}
 	exp := cfg.SpanExporter
 	if exp == nil && cfg.OTLP {
 		var err error
@@ -86,14 +96,14 @@ func New(ctx context.Context, cfg Config) (*Exporter, error) {
 		res = resource.NewSchemaless(resourceAttrs(cfg.Function)...)
 	}
 	opts := []sdktrace.TracerProviderOption{sdktrace.WithBatcher(exp), sdktrace.WithResource(res)}
-	switch {
-	case cfg.Sampler != nil:
-		opts = append(opts, sdktrace.WithSampler(cfg.Sampler))
-	case os.Getenv("OTEL_TRACES_SAMPLER") == "":
-		// Lambda's trace header usually says Sampled=0 when X-Ray is not active; the SDK's
-		// parent-based default would then drop every trace, lost bodies included.
-		opts = append(opts, sdktrace.WithSampler(sdktrace.AlwaysSample()))
+	// The SDK keeps every span it is given: bodytrace decides what to keep itself, knowing
+	// the verdict (Export). Lambda's trace header usually says Sampled=0 when X-Ray is not
+	// active, and a parent-based SDK sampler would then drop lost bodies too.
+	sampler := sdktrace.AlwaysSample()
+	if cfg.Sampler != nil {
+		sampler = cfg.Sampler
 	}
+	opts = append(opts, sdktrace.WithSampler(sampler))
 	e.provider = sdktrace.NewTracerProvider(opts...)
 	e.tracer = e.provider.Tracer("github.com/bodytrace/bodytrace")
 	return e, nil
@@ -120,14 +130,18 @@ func resourceAttrs(fn Function) []attribute.KeyValue {
 // Spans are queued; Flush sends them.
 func (e *Exporter) Export(r invocation.Record) string {
 	v := r.Judge()
+	e.count(&r, v)
 	traceID := ""
-	if e.tracer != nil {
+	kept := e.keep(&r, v)
+	if e.tracer != nil && kept {
 		sc := emit(e.tracer, &r, v, e.cfg.Function)
 		traceID = sc.TraceID().String()
 		e.remember(r.RequestID, sc)
 	}
 	if e.cfg.Summary != nil {
-		line, _ := json.Marshal(NewSummary(&r, v, traceID))
+		sum := NewSummary(&r, v, traceID)
+		sum.SampledOut = !kept
+		line, _ := json.Marshal(sum)
 		e.summary.Lock()
 		_, _ = e.cfg.Summary.Write(append(line, '\n'))
 		e.summary.Unlock()
@@ -161,6 +175,7 @@ func (e *Exporter) remember(id string, sc trace.SpanContext) {
 
 // Flush sends everything queued, giving up when ctx ends.
 func (e *Exporter) Flush(ctx context.Context) error {
+	e.writeMetrics(false)
 	if e.provider == nil {
 		return nil
 	}
@@ -172,6 +187,7 @@ func (e *Exporter) Flush(ctx context.Context) error {
 
 // Shutdown flushes and releases the exporter; ctx bounds it.
 func (e *Exporter) Shutdown(ctx context.Context) error {
+	e.writeMetrics(true)
 	if e.provider == nil {
 		return nil
 	}

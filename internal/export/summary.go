@@ -19,16 +19,19 @@ type Summary struct {
 	Time      time.Time `json:"time"`
 	RequestID string    `json:"requestId"`
 	TraceID   string    `json:"traceId,omitempty"`
-	ColdStart bool      `json:"coldStart,omitempty"`
-	Trigger   string    `json:"trigger,omitempty"`
-	Method    string    `json:"method,omitempty"`
-	Path      string    `json:"path,omitempty"`
-	Status    int       `json:"status,omitempty"`
-	Mode      string    `json:"mode,omitempty"`
-	Verdict   string    `json:"verdict"`
-	LostAt    string    `json:"lostAt,omitempty"`
-	Reason    string    `json:"reason,omitempty"`
-	Bytes     Bytes     `json:"bytes"`
+	// SampledOut is true when the trace was not exported (a healthy invocation sampled
+	// out by BODYTRACE_SAMPLE_HEALTHY or the caller's flag); it still counts.
+	SampledOut bool   `json:"sampledOut,omitempty"`
+	ColdStart  bool   `json:"coldStart,omitempty"`
+	Trigger    string `json:"trigger,omitempty"`
+	Method     string `json:"method,omitempty"`
+	Path       string `json:"path,omitempty"`
+	Status     int    `json:"status,omitempty"`
+	Mode       string `json:"mode,omitempty"`
+	Verdict    string `json:"verdict"`
+	LostAt     string `json:"lostAt,omitempty"`
+	Reason     string `json:"reason,omitempty"`
+	Bytes      Bytes  `json:"bytes"`
 	// Edge is what the request carried from a CDN, when it came through one.
 	Edge *Edge `json:"edge,omitempty"`
 	// Stages are the checkpoints along the response path, innermost first: the handler,

@@ -1,0 +1,65 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/bodytrace/bodytrace/internal/localrun"
+)
+
+var emfLine = regexp.MustCompile(`(?m)^\{"_aws":.*$`)
+
+// TestVerdictAwareSampling: with healthy traces sampled away entirely, every lost body
+// still reaches Jaeger, healthy ones do not, and the metric lines written at SHUTDOWN
+// count all of them.
+func TestVerdictAwareSampling(t *testing.T) {
+	needParts(t)
+	service := fmt.Sprintf("e2e-sampling-%d", time.Now().UnixNano())
+	env := append(otlpEnv(service), "BODYTRACE_SAMPLE_HEALTHY=0", "BODYTRACE_METRICS=on")
+	l := StartLambda(t, tools, art, localrun.Function{Runtime: "node", Handler: "index.handler"}, env...)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	queries := []map[string]string{{"bytes": "100"}, {"empty": "1"}, {"bytes": "200"}, {"empty": "1"}, {"bytes": "300"}}
+	for _, q := range queries {
+		if _, err := l.Invoke(ctx, event(t, "function-url.json", q)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sums, err := l.WaitSummaries(ctx, len(queries))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range sums {
+		lost := queries[i]["empty"] == "1"
+		if lost != (s["verdict"] == "lost:handler") {
+			t.Fatalf("invocation %d: verdict %v", i, s["verdict"])
+		}
+		if lost {
+			if _, err := jaeger.Trace(ctx, s["traceId"].(string), 3); err != nil {
+				t.Errorf("lost body %d not in Jaeger: %v", i, err)
+			}
+		} else if s["sampledOut"] != true || s["traceId"] != nil {
+			t.Errorf("healthy invocation %d: sampledOut %v traceId %v; want sampled out", i, s["sampledOut"], s["traceId"])
+		}
+	}
+	l.Stop() // SHUTDOWN writes the metric lines
+	invocations, lostBodies := 0, 0
+	for _, line := range emfLine.FindAllString(l.Log.String(), -1) {
+		var m struct {
+			Invocations, LostBodies int
+			Verdict                 string
+		}
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("EMF line %q: %v", line, err)
+		}
+		invocations += m.Invocations
+		lostBodies += m.LostBodies
+	}
+	if invocations != len(queries) || lostBodies != 2 {
+		t.Errorf("metric lines count %d invocations and %d lost bodies, want %d and 2", invocations, lostBodies, len(queries))
+	}
+}
