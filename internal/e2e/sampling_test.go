@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
@@ -23,7 +24,15 @@ func TestVerdictAwareSampling(t *testing.T) {
 	l := StartLambda(t, tools, art, localrun.Function{Runtime: "node", Handler: "index.handler"}, env...)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	queries := []map[string]string{{"bytes": "100"}, {"empty": "1"}, {"bytes": "200"}, {"empty": "1"}, {"bytes": "300"}}
+	// A mixed run: one in ten bodies lost, the rest healthy and all sampled away.
+	var queries []map[string]string
+	for i := range 1000 {
+		if i%10 == 3 {
+			queries = append(queries, map[string]string{"empty": "1"})
+		} else {
+			queries = append(queries, map[string]string{"bytes": strconv.Itoa(10 + i)})
+		}
+	}
 	for _, q := range queries {
 		if _, err := l.Invoke(ctx, event(t, "function-url.json", q)); err != nil {
 			t.Fatal(err)
@@ -39,8 +48,12 @@ func TestVerdictAwareSampling(t *testing.T) {
 			t.Fatalf("invocation %d: verdict %v", i, s["verdict"])
 		}
 		if lost {
-			if _, err := jaeger.Trace(ctx, s["traceId"].(string), 3); err != nil {
-				t.Errorf("lost body %d not in Jaeger: %v", i, err)
+			if i < 100 { // every lost body carries a trace id; fetch a sample of them back
+				if _, err := jaeger.Trace(ctx, s["traceId"].(string), 3); err != nil {
+					t.Errorf("lost body %d not in Jaeger: %v", i, err)
+				}
+			} else if s["traceId"] == nil {
+				t.Errorf("lost body %d was sampled out", i)
 			}
 		} else if s["sampledOut"] != true || s["traceId"] != nil {
 			t.Errorf("healthy invocation %d: sampledOut %v traceId %v; want sampled out", i, s["sampledOut"], s["traceId"])
@@ -59,7 +72,12 @@ func TestVerdictAwareSampling(t *testing.T) {
 		invocations += m.Invocations
 		lostBodies += m.LostBodies
 	}
-	if invocations != len(queries) || lostBodies != 2 {
-		t.Errorf("metric lines count %d invocations and %d lost bodies, want %d and 2", invocations, lostBodies, len(queries))
+	if invocations != len(queries) || lostBodies != len(queries)/10 {
+		t.Errorf("metric lines count %d invocations and %d lost bodies, want %d and %d", invocations, lostBodies, len(queries), len(queries)/10)
+	}
+	// Jaeger holds the lost bodies' traces and no healthy one.
+	traces, err := jaeger.Search(context.Background(), service, map[string]string{"bodytrace.verdict": "delivered"})
+	if err != nil || len(traces) != 0 {
+		t.Errorf("Jaeger holds %d healthy traces (%v); want none", len(traces), err)
 	}
 }

@@ -138,3 +138,76 @@ func itoa(i int) string {
 	b, _ := json.Marshal(i)
 	return string(b)
 }
+
+// validateEMF checks one line against the Embedded Metric Format's rules: an _aws object
+// with a millisecond Timestamp and CloudWatchMetrics directives; each directive's
+// Namespace, DimensionSets of at most 30 keys and Metrics (at most 100) with valid units;
+// every dimension a top-level string member and every metric a top-level number.
+func validateEMF(t *testing.T, line string) {
+	t.Helper()
+	var root map[string]any
+	if err := json.Unmarshal([]byte(line), &root); err != nil {
+		t.Fatalf("not JSON: %v", err)
+	}
+	aws, ok := root["_aws"].(map[string]any)
+	if !ok {
+		t.Fatal("no _aws object")
+	}
+	if ts, ok := aws["Timestamp"].(float64); !ok || ts < 1e12 {
+		t.Fatalf("Timestamp %v is not epoch milliseconds", aws["Timestamp"])
+	}
+	directives, ok := aws["CloudWatchMetrics"].([]any)
+	if !ok || len(directives) == 0 {
+		t.Fatal("no CloudWatchMetrics directives")
+	}
+	units := map[string]bool{"Count": true, "None": true, "Milliseconds": true, "Bytes": true}
+	for _, d := range directives {
+		dir := d.(map[string]any)
+		if ns, _ := dir["Namespace"].(string); ns == "" || len(ns) > 1024 {
+			t.Fatalf("Namespace %q", ns)
+		}
+		for _, set := range dir["Dimensions"].([]any) {
+			keys := set.([]any)
+			if len(keys) == 0 || len(keys) > 30 {
+				t.Fatalf("dimension set of %d keys", len(keys))
+			}
+			for _, k := range keys {
+				if _, ok := root[k.(string)].(string); !ok {
+					t.Fatalf("dimension %v is not a top-level string member", k)
+				}
+			}
+		}
+		metrics := dir["Metrics"].([]any)
+		if len(metrics) == 0 || len(metrics) > 100 {
+			t.Fatalf("%d metrics", len(metrics))
+		}
+		for _, m := range metrics {
+			md := m.(map[string]any)
+			name, _ := md["Name"].(string)
+			if _, ok := root[name].(float64); !ok {
+				t.Fatalf("metric %q is not a top-level number", name)
+			}
+			if u, ok := md["Unit"].(string); ok && !units[u] {
+				t.Fatalf("unit %q", u)
+			}
+		}
+	}
+}
+
+func TestEMFLinesFollowTheFormat(t *testing.T) {
+	var metrics bytes.Buffer
+	e, _ := New(context.Background(), Config{Metrics: &metrics, Function: Function{Name: "shop"}})
+	e.Export(record("a", 0, ""))
+	e.Export(record("b", 10, ""))
+	r := record("c", 10, "")
+	r.Request = nil
+	e.Export(r)
+	_ = e.Shutdown(context.Background())
+	lines := strings.Split(strings.TrimSpace(metrics.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d lines, want one per verdict and trigger: %q", len(lines), metrics.String())
+	}
+	for _, l := range lines {
+		validateEMF(t, l)
+	}
+}
