@@ -31,6 +31,8 @@ type function struct {
 	title     string
 	fn        localrun.Function
 	scenarios []scenario
+	// goPkg is the Go example's package, for Go functions (default ./examples/go).
+	goPkg string
 }
 
 var functions = []function{
@@ -53,7 +55,23 @@ var functions = []function{
 		},
 	},
 	{
-		title: "Go function (aws-lambda-go, started directly as on provided.al2023: no exec wrapper)",
+		title: "Node.js function with an OpenNext-style buffered adapter and a Sentry-like wrapper that defers res.end",
+		fn:    localrun.Function{Runtime: "node", Handler: "index.lateWrite", Dir: filepath.Join(localrun.Root(), "examples", "node-failures")},
+		scenarios: []scenario{
+			{what: "the body is written after the adapter took its snapshot", event: "function-url.json", query: map[string]string{"bytes": "2048"}},
+		},
+	},
+	{
+		title: "Go function importing github.com/bodytrace/bodytrace/steps (redirects itself to the proxy; Wrap per layer)",
+		fn:    localrun.Function{Runtime: "go", Handler: "buffered"},
+		goPkg: "./examples/go-steps",
+		scenarios: []scenario{
+			{what: "2 KB page through the auth and dropper middleware", event: "function-url.json", query: map[string]string{"bytes": "2048"}},
+			{what: "the dropper middleware loses the body", event: "function-url.json", query: map[string]string{"bytes": "2048", "drop": "1"}},
+		},
+	},
+	{
+		title: "Go function without the import (aws-lambda-go, started directly as on provided.al2023: no exec wrapper)",
 		fn:    localrun.Function{Runtime: "go", Handler: "buffered"},
 		scenarios: []scenario{
 			{what: "1 KB page", event: "function-url.json", query: map[string]string{"bytes": "1024"}},
@@ -112,7 +130,13 @@ func run() error {
 			"OTEL_SERVICE_NAME=bodytrace-demo-" + f.fn.Runtime,
 			"BODYTRACE_SUMMARY=on",
 		}
-		l, err := localrun.Launch(tools, art, f.fn, env...)
+		fart := art
+		if f.goPkg != "" {
+			if fart.GoExample, err = localrun.Build(dir, f.goPkg, filepath.Base(f.goPkg)); err != nil {
+				return err
+			}
+		}
+		l, err := localrun.Launch(tools, fart, f.fn, env...)
 		if err != nil {
 			return err
 		}
