@@ -24,6 +24,7 @@ const usage = `bodytrace: where did the response body go?
 Usage:
   bodytrace [read] [flags] [file ...]   print one row per invocation from summary lines
   bodytrace view [flags] [file ...]     serve a local web view of recent invocations
+  bodytrace cdn [flags] [file ...]      join CloudFront access logs to invocations: edge cache or function?
   bodytrace help
 
 read reads the extension's summary lines from the files given, from stdin (no file, or -),
@@ -40,6 +41,8 @@ func Main(ctx context.Context, args []string, s Streams) int {
 		switch args[0] {
 		case "read", "view":
 			cmd, args = args[0], args[1:]
+		case "cdn":
+			return exitCode(runCDN(ctx, args[1:], s), s)
 		case "help", "-h", "-help", "--help":
 			fmt.Fprint(s.Stdout, usage)
 			return 0
