@@ -178,8 +178,9 @@ func otlpHeadersFromAWS(ctx context.Context, log *slog.Logger) {
 
 func newExporter(ctx context.Context, cfg config.Config, log *slog.Logger) *export.Exporter {
 	ecfg := export.Config{
-		OTLP:     cfg.OTLP,
-		Protocol: cfg.Protocol,
+		OTLP:         cfg.OTLP,
+		Protocol:     cfg.Protocol,
+		FlushTimeout: cfg.FlushTimeout,
 		Function: export.Function{
 			Name:    os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
 			Version: os.Getenv("AWS_LAMBDA_FUNCTION_VERSION"),

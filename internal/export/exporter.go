@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -43,6 +44,8 @@ type Config struct {
 	Function     Function
 	// Remember is how many finished invocations are remembered for late platform.report events.
 	Remember int
+	// FlushTimeout is the bound on each flush; the OTLP exporter's retries stay within half of it.
+	FlushTimeout time.Duration
 	// SampleHealthy is the share of healthy invocations (delivered, empty-by-design) whose
 	// traces are kept, 0 to 1; nil keeps all. Every other verdict is always kept.
 	SampleHealthy *float64
@@ -64,8 +67,9 @@ type Exporter struct {
 	finished  map[string]trace.SpanContext
 	order     []string
 	counts    map[countKey]int // invocations since the last metrics line, for Metrics
-	metricsAt time.Time        // when the last metrics lines were written
-	summary   sync.Mutex       // one summary line at a time
+	spans     *countingExporter
+	metricsAt time.Time  // when the last metrics lines were written
+	summary   sync.Mutex // one summary line at a time
 }
 
 // New builds the exporter. It never dials: OTLP connections are made on first export.
@@ -77,11 +81,20 @@ func New(ctx context.Context, cfg Config) (*Exporter, error) {
 	exp := cfg.SpanExporter
 	if exp == nil && cfg.OTLP {
 		var err error
+		// Retries stay inside the flush bound: a gateway that throttles with a Retry-After
+		// longer than that is given up at once (dropped, counted) instead of holding the
+		// invocation for the whole bound.
+		retryFor := cfg.FlushTimeout / 2
+		if retryFor <= 0 {
+			retryFor = 500 * time.Millisecond
+		}
 		switch cfg.Protocol {
 		case "grpc":
-			exp, err = otlptracegrpc.New(ctx)
+			exp, err = otlptracegrpc.New(ctx, otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{
+				Enabled: true, InitialInterval: 10 * time.Millisecond, MaxInterval: retryFor / 4, MaxElapsedTime: retryFor}))
 		default:
-			exp, err = otlptracehttp.New(ctx)
+			exp, err = otlptracehttp.New(ctx, otlptracehttp.WithRetry(otlptracehttp.RetryConfig{
+				Enabled: true, InitialInterval: 10 * time.Millisecond, MaxInterval: retryFor / 4, MaxElapsedTime: retryFor}))
 		}
 		if err != nil {
 			return nil, fmt.Errorf("create OTLP %s exporter: %w", cfg.Protocol, err)
@@ -90,6 +103,8 @@ func New(ctx context.Context, cfg Config) (*Exporter, error) {
 	if exp == nil {
 		return e, nil
 	}
+	e.spans = &countingExporter{SpanExporter: exp}
+	exp = e.spans
 	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(resourceAttrs(cfg.Function)...))
 	if err != nil {
 		// A schema conflict between SDK defaults and ours is not worth losing traces over.
@@ -207,4 +222,27 @@ func since(a, b time.Time) float64 {
 		return 0
 	}
 	return float64(b.Sub(a).Microseconds()) / 1000
+}
+
+// countingExporter counts the spans of exports that failed: the spans a backend outage
+// cost, reported when exporting starts failing and when it recovers.
+type countingExporter struct {
+	sdktrace.SpanExporter
+	dropped atomic.Int64
+}
+
+func (c *countingExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	err := c.SpanExporter.ExportSpans(ctx, spans)
+	if err != nil {
+		c.dropped.Add(int64(len(spans)))
+	}
+	return err
+}
+
+// Dropped counts the spans whose export failed so far.
+func (e *Exporter) Dropped() int64 {
+	if e.spans == nil {
+		return 0
+	}
+	return e.spans.dropped.Load()
 }

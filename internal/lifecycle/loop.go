@@ -266,8 +266,16 @@ func (l *Loop) flush(ctx context.Context) {
 		l.log.Warn("flush", "err", err, "bound", l.cfg.FlushTimeout.String(),
 			"note", "spans not exported within the bound are dropped; logged again when export recovers")
 	case err == nil && wasFailing:
-		l.log.Info("export recovered", "failed_flushes_so_far", failures)
+		l.log.Info("export recovered", "failed_flushes_so_far", failures, "spans_dropped_so_far", l.droppedSpans())
 	}
+}
+
+// droppedSpans is the exporter's count of spans lost to failed exports, when it keeps one.
+func (l *Loop) droppedSpans() int64 {
+	if d, ok := l.exp.(interface{ Dropped() int64 }); ok {
+		return d.Dropped()
+	}
+	return 0
 }
 
 // shutdown finishes every open record and flushes within the deadline.
@@ -287,7 +295,7 @@ func (l *Loop) shutdown(deadline time.Time) {
 	}
 	st := l.Stats()
 	l.log.Info("stopped", "finished", st.Finished, "late_events", st.LateEvents,
-		"evicted", st.Dropped, "failed_flushes", st.FlushFailures)
+		"evicted", st.Dropped, "failed_flushes", st.FlushFailures, "spans_dropped", l.droppedSpans())
 }
 
 // waiter returns a channel closed when the record id is finished.

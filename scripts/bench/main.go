@@ -151,6 +151,9 @@ func run(out string, n counts, micro bool) error {
 	}); err != nil {
 		return err
 	}
+	if r.Cost, err = costPhase(ctx, tools, cfgs, jaeger, n.KB); err != nil {
+		return err
+	}
 	r.Elapsed = time.Since(suiteStart)
 	progress("writing %s", out)
 	if err := os.WriteFile(out, []byte(r.markdown()), 0o644); err != nil {

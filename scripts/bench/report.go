@@ -31,6 +31,7 @@ type report struct {
 	Cold     map[string]map[string][]coldRun // runtime → config → runs
 	Buffered *phase
 	Streamed *phase
+	Cost     *costResult
 }
 
 const (
@@ -244,6 +245,8 @@ func (r *report) markdown() string {
 		}
 	}
 	p("")
+
+	r.costMarkdown(p)
 
 	// Memory.
 	p("## Extension memory")
