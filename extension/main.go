@@ -196,6 +196,7 @@ func newExporter(ctx context.Context, cfg config.Config, log *slog.Logger) *expo
 	if cfg.Metrics {
 		ecfg.Metrics = os.Stdout
 	}
+	ecfg.OTLPMetrics = cfg.OTLPMetrics
 	ecfg.ParentBased = cfg.ParentBased
 	ratio := cfg.SampleHealthy
 	ecfg.SampleHealthy = &ratio

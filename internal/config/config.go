@@ -41,9 +41,10 @@ type Config struct {
 	// ParentBased honours the caller's sampled flag for healthy invocations
 	// (OTEL_TRACES_SAMPLER=parentbased_*).
 	ParentBased bool
-	// Metrics writes CloudWatch Embedded Metric Format counts to the log (BODYTRACE_METRICS:
-	// auto = only when no OTLP endpoint is set, on, off).
-	Metrics bool
+	// Metrics writes CloudWatch Embedded Metric Format counts to the log, and OTLPMetrics
+	// sends them as OpenTelemetry metrics (BODYTRACE_METRICS: auto = EMF without an OTLP
+	// endpoint, OTLP with one; emf; otlp; on = both; off).
+	Metrics, OTLPMetrics bool
 	// LogLevel is BODYTRACE_LOG_LEVEL: debug, info, warn, error.
 	LogLevel string
 	// ServiceName is OTEL_SERVICE_NAME or the function's name.
@@ -108,11 +109,15 @@ func Load(getenv func(string) string) Config {
 		c.SampleHealthy = r.ratio("OTEL_TRACES_SAMPLER_ARG", 1)
 	}
 	c.SampleHealthy = r.ratio("BODYTRACE_SAMPLE_HEALTHY", c.SampleHealthy)
-	switch r.oneOf("BODYTRACE_METRICS", getenv("BODYTRACE_METRICS"), "auto", "auto", "on", "off") {
+	switch r.oneOf("BODYTRACE_METRICS", getenv("BODYTRACE_METRICS"), "auto", "auto", "emf", "otlp", "on", "off") {
 	case "on":
+		c.Metrics, c.OTLPMetrics = true, c.OTLP
+	case "emf":
 		c.Metrics = true
+	case "otlp":
+		c.OTLPMetrics = c.OTLP
 	case "auto":
-		c.Metrics = !c.OTLP
+		c.Metrics, c.OTLPMetrics = !c.OTLP, c.OTLP
 	}
 	c.LogLevel = r.oneOf("BODYTRACE_LOG_LEVEL", getenv("BODYTRACE_LOG_LEVEL"), c.LogLevel, "debug", "info", "warn", "error")
 	c.ServiceName = getenv("OTEL_SERVICE_NAME")

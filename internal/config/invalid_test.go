@@ -51,8 +51,8 @@ func invalidValues(def Config) []invalidCase {
 	for _, v := range []string{"sometimes", "parentbased", "ratio"} {
 		out = append(out, invalidCase{"OTEL_TRACES_SAMPLER", v, []string{"always_on", "parentbased_traceidratio"}, func(c Config) bool { return c.SampleHealthy == 1 && !c.ParentBased }})
 	}
-	for _, v := range []string{"yes", "emf", "1"} {
-		out = append(out, invalidCase{"BODYTRACE_METRICS", v, []string{"auto", "on", "off"}, func(c Config) bool { return c.Metrics == def.Metrics }})
+	for _, v := range []string{"yes", "cloudwatch", "1"} {
+		out = append(out, invalidCase{"BODYTRACE_METRICS", v, []string{"auto", "emf", "otlp", "on", "off"}, func(c Config) bool { return c.Metrics == def.Metrics && c.OTLPMetrics == def.OTLPMetrics }})
 	}
 	for _, v := range []string{"whenever", "-5ms", "10001", "11s"} {
 		out = append(out, invalidCase{"BODYTRACE_LATE_WRITE_WAIT", v, []string{"10s"}, func(c Config) bool { return c.LateWriteWait == DefaultLateWriteWait }})

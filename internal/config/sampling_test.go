@@ -26,7 +26,13 @@ func TestSamplingSettings(t *testing.T) {
 	if c := Load(env(nil)); !c.Metrics {
 		t.Error("no OTLP endpoint: metrics lines should be on by default")
 	}
-	if c := Load(env(map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"})); c.Metrics {
-		t.Error("with an OTLP endpoint, BODYTRACE_METRICS=auto should not write metric lines")
+	if c := Load(env(map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"})); c.Metrics || !c.OTLPMetrics {
+		t.Error("with an OTLP endpoint, BODYTRACE_METRICS=auto should send OTLP metrics, not write EMF lines")
+	}
+	if c := Load(env(map[string]string{"BODYTRACE_METRICS": "otlp"})); c.OTLPMetrics || c.Metrics {
+		t.Error("BODYTRACE_METRICS=otlp without an endpoint: nothing to send to, and no EMF lines")
+	}
+	if c := Load(env(map[string]string{"BODYTRACE_METRICS": "on", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"})); !c.OTLPMetrics || !c.Metrics {
+		t.Error("BODYTRACE_METRICS=on with an endpoint: both")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
@@ -41,7 +42,11 @@ type Config struct {
 	Sampler sdktrace.Sampler
 	// SpanExporter replaces the OTLP exporter (tests, alternative backends).
 	SpanExporter sdktrace.SpanExporter
-	Function     Function
+	// OTLPMetrics sends the invocation counts as OpenTelemetry metrics over OTLP too.
+	OTLPMetrics bool
+	// MetricExporter replaces the OTLP metric exporter (tests).
+	MetricExporter sdkmetric.Exporter
+	Function       Function
 	// Remember is how many finished invocations are remembered for late platform.report events.
 	Remember int
 	// FlushTimeout is the bound on each flush; the OTLP exporter's retries stay within half of it.
@@ -68,6 +73,7 @@ type Exporter struct {
 	order     []string
 	counts    map[countKey]int // invocations since the last metrics line, for Metrics
 	spans     *countingExporter
+	metrics   *otlpMetrics
 	metricsAt time.Time  // when the last metrics lines were written
 	summary   sync.Mutex // one summary line at a time
 }
@@ -119,6 +125,11 @@ func New(ctx context.Context, cfg Config) (*Exporter, error) {
 		sampler = cfg.Sampler
 	}
 	opts = append(opts, sdktrace.WithSampler(sampler))
+	if cfg.OTLPMetrics {
+		if e.metrics, err = newOTLPMetrics(ctx, cfg, res); err != nil {
+			return nil, err
+		}
+	}
 	e.provider = sdktrace.NewTracerProvider(opts...)
 	e.tracer = e.provider.Tracer("github.com/bodytrace/bodytrace")
 	return e, nil
@@ -190,7 +201,9 @@ func (e *Exporter) remember(id string, sc trace.SpanContext) {
 
 // Flush sends everything queued, giving up when ctx ends.
 func (e *Exporter) Flush(ctx context.Context) error {
-	e.writeMetrics(false)
+	// A backend that takes traces but not metrics (Jaeger) must not read as an outage
+	// once a minute: metric errors surface at SHUTDOWN only.
+	_ = e.writeMetrics(ctx, false)
 	if e.provider == nil {
 		return nil
 	}
@@ -202,18 +215,18 @@ func (e *Exporter) Flush(ctx context.Context) error {
 
 // Shutdown flushes and releases the exporter; ctx bounds it.
 func (e *Exporter) Shutdown(ctx context.Context) error {
-	e.writeMetrics(true)
+	merr := e.writeMetrics(ctx, true)
 	if e.provider == nil {
-		return nil
+		return merr
 	}
 	err := e.provider.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("shutdown exporter: spans still pending at the deadline: %w", err)
+		return errors.Join(fmt.Errorf("shutdown exporter: spans still pending at the deadline: %w", err), merr)
 	}
 	if err != nil {
-		return fmt.Errorf("shutdown exporter: %w", err)
+		return errors.Join(fmt.Errorf("shutdown exporter: %w", err), merr)
 	}
-	return nil
+	return merr
 }
 
 // since reports durations in milliseconds with microsecond precision, for summaries.

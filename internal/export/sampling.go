@@ -1,7 +1,9 @@
 package export
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"hash/fnv"
 	"sort"
 	"strings"
@@ -45,12 +47,15 @@ func (e *Exporter) keep(r *invocation.Record, v invocation.Verdict) bool {
 type countKey struct{ verdict, trigger string }
 
 func (e *Exporter) count(r *invocation.Record, v invocation.Verdict) {
-	if e.cfg.Metrics == nil {
-		return
-	}
 	trigger := "unknown"
 	if r.Request != nil {
 		trigger = string(r.Request.Trigger)
+	}
+	if e.metrics != nil {
+		e.metrics.count(trigger, v)
+	}
+	if e.cfg.Metrics == nil {
+		return
 	}
 	e.mu.Lock()
 	if e.counts == nil {
@@ -100,18 +105,32 @@ const metricsEvery = time.Minute
 
 // writeMetrics writes the counts since the last write as EMF lines and resets them: at a
 // flush once metricsEvery has passed, and always when forced (SHUTDOWN).
-func (e *Exporter) writeMetrics(force bool) {
-	if e.cfg.Metrics == nil {
-		return
+func (e *Exporter) writeMetrics(ctx context.Context, force bool) error {
+	if e.cfg.Metrics == nil && e.metrics == nil {
+		return nil
 	}
 	e.mu.Lock()
 	if !force && time.Since(e.metricsAt) < metricsEvery {
 		e.mu.Unlock()
-		return
+		return nil
 	}
 	counts := e.counts
 	e.counts, e.metricsAt = nil, time.Now()
 	e.mu.Unlock()
+	var err error
+	if e.metrics != nil {
+		if force {
+			err = e.metrics.provider.Shutdown(ctx)
+		} else {
+			err = e.metrics.provider.ForceFlush(ctx)
+		}
+		if err != nil {
+			err = fmt.Errorf("send metrics: %w", err)
+		}
+	}
+	if e.cfg.Metrics == nil {
+		return err
+	}
 	keys := make([]countKey, 0, len(counts))
 	for k := range counts {
 		keys = append(keys, k)
@@ -132,4 +151,5 @@ func (e *Exporter) writeMetrics(force bool) {
 		_, _ = e.cfg.Metrics.Write(append(b, '\n'))
 		e.summary.Unlock()
 	}
+	return err
 }
