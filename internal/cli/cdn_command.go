@@ -218,18 +218,3 @@ func writeCDNJSON(w io.Writer, joined []Joined, summary []PathSummary, skipped [
 		Skipped []Skip        `json:"skipped"`
 	}{"bodytrace.cdn.summary", summary, skipped})
 }
-
-// exitCode reports err as Main does and returns the exit code: the cdn subcommand's way
-// into Main without reshaping its read/view dispatch.
-func exitCode(err error, s Streams) int {
-	var u usageError
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.As(err, &u):
-		fmt.Fprintln(s.Stderr, "bodytrace:", err)
-		return 2
-	}
-	fmt.Fprintln(s.Stderr, "bodytrace:", err)
-	return 1
-}

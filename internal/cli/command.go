@@ -48,12 +48,15 @@ func Main(ctx context.Context, args []string, s Streams) int {
 			return 0
 		}
 	}
-	var err error
 	if cmd == "view" {
-		err = runView(ctx, args, s)
-	} else {
-		err = runRead(ctx, args, s)
+		return exitCode(runView(ctx, args, s), s)
 	}
+	return exitCode(runRead(ctx, args, s), s)
+}
+
+// exitCode reports err on stderr and returns the exit code: 0 done (or -help), 1
+// failed, 2 bad usage.
+func exitCode(err error, s Streams) int {
 	var u usageError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
