@@ -249,8 +249,14 @@ func TestExtensionKilled(t *testing.T) {
 			t.Errorf("only invocations %v answered after the extension died, want every one after the reset", answered)
 		}
 		// After the reset the extension is back, behind the wrapper again: observed.
-		if sums := l.Summaries(); len(sums) < 2+len(answered) {
-			t.Errorf("%d summaries, want %d", len(sums), 2+len(answered))
+		wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+		defer wcancel()
+		if sums, err := l.WaitSummaries(wctx, 2+len(answered)); err != nil {
+			var got []any
+			for _, s := range sums {
+				got = append(got, s["requestId"])
+			}
+			t.Errorf("%v: summaries for %v; the emulator started %v", err, got, requestIDs(l.Log.String()))
 		}
 	})
 
