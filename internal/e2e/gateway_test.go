@@ -234,8 +234,13 @@ func TestGatewayThrottling(t *testing.T) {
 			if refused == 0 {
 				t.Errorf("the gateway refused no POST: the throttle was never exercised")
 			}
-			// The spans the outage cost are counted, and the count is in the recovery line.
+			// The spans the outage cost are counted, and the count is in the recovery line
+			// (which the emulator relays on its own schedule: wait for it, bounded).
 			rec := logLines(recoveredLog, "export recovered")
+			for deadline := time.Now().Add(5 * time.Second); len(rec) == 0 && time.Now().Before(deadline); {
+				time.Sleep(20 * time.Millisecond)
+				rec = logLines(l.Log.String()[mark:], "export recovered")
+			}
 			if len(rec) != 1 {
 				t.Errorf("%d 'export recovered' lines, want one", len(rec))
 			} else if n, _ := rec[0]["spans_dropped_so_far"].(float64); n < float64(invocations) {
