@@ -2,6 +2,7 @@ package export
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -47,19 +48,10 @@ func newOTLPMetrics(ctx context.Context, cfg Config, res *resource.Resource) (*o
 		metric.WithDescription("Invocations by verdict and trigger, sampled or not"))
 	lost, err2 := meter.Int64Counter("bodytrace.lost_bodies", metric.WithUnit("{invocation}"),
 		metric.WithDescription("Invocations whose response body was lost, by stage"))
-	if err := firstErr(err1, err2); err != nil {
+	if err := errors.Join(err1, err2); err != nil {
 		return nil, fmt.Errorf("create counters: %w", err)
 	}
 	return &otlpMetrics{provider: mp, invocations: inv, lost: lost}, nil
-}
-
-func firstErr(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func (m *otlpMetrics) count(trigger string, v invocation.Verdict) {

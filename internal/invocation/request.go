@@ -48,19 +48,7 @@ func ParseEvent(event []byte) Request {
 	default:
 		return req
 	}
-	header := func(name string) string {
-		for k, v := range p.Headers {
-			if strings.EqualFold(k, name) {
-				return v
-			}
-		}
-		for k, v := range p.MultiValueHeaders {
-			if strings.EqualFold(k, name) && len(v) > 0 {
-				return v[0]
-			}
-		}
-		return ""
-	}
+	header := func(name string) string { return headerValue(p.Headers, p.MultiValueHeaders, name) }
 	req.IfNoneMatch = header("If-None-Match") != ""
 	req.IfModifiedSince = header("If-Modified-Since") != ""
 	req.TraceParent = header("traceparent")

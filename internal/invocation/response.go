@@ -18,12 +18,18 @@ type httpResult struct {
 }
 
 func (h httpResult) header(name string) string {
-	for k, v := range h.Headers {
+	return headerValue(h.Headers, h.MultiValueHeaders, name)
+}
+
+// headerValue finds a header in an event's or a result's headers and multiValueHeaders,
+// without regard to case, as API Gateway and ALB carry them.
+func headerValue(single map[string]string, multi map[string][]string, name string) string {
+	for k, v := range single {
 		if strings.EqualFold(k, name) {
 			return v
 		}
 	}
-	for k, v := range h.MultiValueHeaders {
+	for k, v := range multi {
 		if strings.EqualFold(k, name) && len(v) > 0 {
 			return v[0]
 		}
