@@ -53,11 +53,3 @@ func TestFormatRoundTrip(t *testing.T) {
 		t.Fatalf("round trip: %+v, %v; want %+v", out, err, in)
 	}
 }
-
-func TestIsPowerOf10(t *testing.T) {
-	for n, want := range map[uint64]bool{1: true, 2: false, 10: true, 11: false, 100: true, 1000: true, 1010: false, 0: false} {
-		if isPowerOf10(n) != want {
-			t.Errorf("isPowerOf10(%d) = %v", n, !want)
-		}
-	}
-}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bodytrace/bodytrace/internal/lograte"
 	"log/slog"
 	"net"
 	"strconv"
@@ -40,7 +41,7 @@ func (c *Counter) Feed(line []byte, h Handler) {
 	s, err := Parse(line)
 	if err != nil {
 		// Log the 1st, 10th, 100th ... rejection: visible, bounded.
-		if n := c.rejected.Add(1); isPowerOf10(n) {
+		if n := c.rejected.Add(1); lograte.Due(n) {
 			c.log.Warn("step line ignored", "err", err, "rejected_so_far", n)
 		}
 		return
@@ -52,13 +53,6 @@ func (c *Counter) Feed(line []byte, h Handler) {
 // Stats returns the counts.
 func (c *Counter) Stats() Stats {
 	return Stats{Accepted: c.accepted.Load(), Rejected: c.rejected.Load()}
-}
-
-func isPowerOf10(n uint64) bool {
-	for n >= 10 && n%10 == 0 {
-		n /= 10
-	}
-	return n == 1
 }
 
 // Listener receives step lines as UDP datagrams on loopback.

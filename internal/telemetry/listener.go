@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bodytrace/bodytrace/internal/lograte"
 	"io"
 	"log/slog"
 	"net"
@@ -163,11 +164,7 @@ func (l *Listener) serve(w http.ResponseWriter, r *http.Request) {
 // warn logs the 1st, 10th, 100th... problem with what Lambda delivered: visible, but a
 // flood of bad batches cannot flood the log.
 func (l *Listener) warn(msg string, args ...any) {
-	n := l.warnings.Add(1)
-	for n >= 10 && n%10 == 0 {
-		n /= 10
-	}
-	if n == 1 {
+	if lograte.Due(l.warnings.Add(1)) {
 		l.logger.Warn(msg, append(args, "problems_so_far", l.warnings.Load())...)
 	}
 }
