@@ -50,11 +50,8 @@ func runCDN(ctx context.Context, args []string, s Streams) error {
 		fmt.Fprint(fs.Output(), cdnUsage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	files = append(files, fs.Args()...)
 	now := time.Now()

@@ -69,6 +69,18 @@ func exitCode(err error, s Streams) int {
 	return 1
 }
 
+// parseFlags parses a subcommand's flags: -help passes through as flag.ErrHelp, any
+// other mistake becomes a usageError.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	return nil
+}
+
 // usageError is a mistake in the command line.
 type usageError struct{ error }
 
@@ -108,11 +120,8 @@ func runRead(ctx context.Context, args []string, s Streams) error {
 		fmt.Fprintf(fs.Output(), "Usage: bodytrace [read] [flags] [file ...]\n\nPrints one row per invocation from the extension's summary lines.\n\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	cutoff, err := parseSince(*since, time.Now())
 	if err != nil {
@@ -252,11 +261,8 @@ func runView(ctx context.Context, args []string, s Streams) error {
 		fmt.Fprintf(fs.Output(), "Usage: bodytrace view [flags] [file ...]\n\nServes a local web view of recent invocations on 127.0.0.1.\nGive one source: files, --jaeger or --log-group.\n\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	files = append(files, fs.Args()...)
 	start, err := parseSince(*since, time.Now())
