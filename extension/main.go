@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/bodytrace/bodytrace/internal/extapi"
 	"github.com/bodytrace/bodytrace/internal/invocation"
 	"github.com/bodytrace/bodytrace/internal/lifecycle"
+	"github.com/bodytrace/bodytrace/internal/otlp"
 	"github.com/bodytrace/bodytrace/internal/runtimeproxy"
 	"github.com/bodytrace/bodytrace/internal/secrets"
 	"github.com/bodytrace/bodytrace/internal/steps"
@@ -50,13 +52,16 @@ func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Lo
 	for _, p := range problems {
 		log.Warn("config", "problem", p)
 	}
-	otlpHeadersFromAWS(ctx, log)
-	exp := newExporter(ctx, cfg, log)
+	// Only what must be in place when the runtime starts comes before /register (the proxy
+	// and its observer); the rest runs after it, while the runtime initialises. A secret's
+	// headers are read meanwhile and applied before the first /next.
+	headers := otlpHeadersFromAWS(ctx, log)
+	exp := newExporter(cfg, log)
 
 	var (
 		observer  *runtimeproxy.AsyncObserver
 		proxy     *runtimeproxy.Proxy
-		stepsLn   *steps.Listener
+		stepsLn   atomic.Pointer[steps.Listener]
 		stepCount = steps.NewCounter(log)
 	)
 	ext := extapi.New(runtimeAPI)
@@ -70,24 +75,16 @@ func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Lo
 		RuntimeObserved:   func() bool { return proxy != nil && proxy.Seen() },
 		DrainObservations: func(ctx context.Context) error { return observer.Flush(ctx) },
 		SyncSteps: func(ctx context.Context) error {
-			if stepsLn == nil {
-				return nil
+			if ln := stepsLn.Load(); ln != nil {
+				return ln.Sync(ctx)
 			}
-			return stepsLn.Sync(ctx)
+			return nil
 		},
 	}, ext, exp, log)
 
 	// Observations reach the loop on a goroutine of their own: parsing a 6 MB event must
 	// never delay the runtime's next request.
 	observer = runtimeproxy.Async(loop, 4096, log)
-
-	// Step lines by datagram: the wrapper advertises this address to the function.
-	if ln, err := steps.Listen(cfg.StepsAddr, loop.Step, stepCount); err != nil {
-		log.Warn("step line listener not started; steps only from the function's log", "addr", cfg.StepsAddr, "err", err)
-	} else {
-		stepsLn = ln
-		defer ln.Close()
-	}
 
 	// The proxy listens before /register: the runtime starts as soon as every extension
 	// has registered, and the wrapper sends it here only if something is listening. Its
@@ -123,7 +120,20 @@ func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Lo
 	log.Info("registered", "function", reg.FunctionName, "events", reg.Events,
 		"proxy", cfg.ProxyAddr, "init_ms", strconv.FormatFloat(float64(time.Since(started).Microseconds())/1000, 'f', 2, 64))
 
-	subscribeTelemetry(ctx, <-telemetryAddr, runtimeAPI, ext.ID(), loop, log)
+	// Step lines by datagram: the wrapper advertises this address to the function, which
+	// sends nothing before its first invocation, after our first /next.
+	if ln, err := steps.Listen(cfg.StepsAddr, loop.Step, stepCount); err != nil {
+		log.Warn("step line listener not started; steps only from the function's log", "addr", cfg.StepsAddr, "err", err)
+	} else {
+		stepsLn.Store(ln)
+		defer ln.Close()
+	}
+	if h, ok := <-headers; ok {
+		exp.AddHeaders(h)
+	}
+	// The first export's connection is opened now, while the runtime initialises.
+	exp.Warm(cfg.FlushTimeout)
+	subscribeTelemetry(ctx, <-telemetryAddr, ext, loop, log)
 	if err := loop.Run(ctx); err != nil {
 		// The event loop lost the Extensions API: say so to Lambda before exiting.
 		_ = ext.ExitError(context.Background(), "Extension.EventLoopFailed", err)
@@ -134,14 +144,14 @@ func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Lo
 
 // subscribeTelemetry starts the listener and subscribes; without telemetry bodytrace
 // carries on with the proxy alone.
-func subscribeTelemetry(ctx context.Context, addr, runtimeAPI, extID string, loop *lifecycle.Loop, log *slog.Logger) {
+func subscribeTelemetry(ctx context.Context, addr string, ext *extapi.Client, loop *lifecycle.Loop, log *slog.Logger) {
 	ln, err := telemetry.Listen(addr, loop.Telemetry, log)
 	if err != nil {
 		log.Warn("telemetry listener not started", "addr", addr, "err", err)
 		return
 	}
-	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil}}
-	sub, err := telemetry.Subscribe(ctx, client, runtimeAPI, extID, ln.URI(),
+	client := &http.Client{Timeout: 2 * time.Second, Transport: ext.Transport()}
+	sub, err := telemetry.Subscribe(ctx, client, os.Getenv("AWS_LAMBDA_RUNTIME_API"), ext.ID(), ln.URI(),
 		[]string{"platform", "function", "extension"}, telemetry.Buffering{})
 	switch {
 	case err != nil:
@@ -158,28 +168,34 @@ func subscribeTelemetry(ctx context.Context, addr, runtimeAPI, extID string, loo
 }
 
 // otlpHeadersFromAWS reads the OTLP headers (API keys) from Secrets Manager or SSM when
-// BODYTRACE_OTLP_HEADERS_SECRET_ARN names one, once, bounded, and never logs them.
-func otlpHeadersFromAWS(ctx context.Context, log *slog.Logger) {
+// BODYTRACE_OTLP_HEADERS_SECRET_ARN names one: once, in the background, bounded, never
+// logged. The channel yields them, or closes without them.
+func otlpHeadersFromAWS(ctx context.Context, log *slog.Logger) <-chan map[string]string {
+	out := make(chan map[string]string, 1)
 	arn := strings.TrimSpace(os.Getenv(secrets.EnvARN))
 	if arn == "" {
-		return
+		close(out)
+		return out
 	}
-	h, err := secrets.Resolve(ctx, arn)
-	if err != nil {
-		log.Warn("OTLP headers not read; exporting without them", "err", err)
-		return
-	}
-	if old := os.Getenv("OTEL_EXPORTER_OTLP_HEADERS"); old != "" {
-		h = old + "," + h
-	}
-	_ = os.Setenv("OTEL_EXPORTER_OTLP_HEADERS", h)
-	log.Debug("OTLP headers read", "arn", arn)
+	go func() {
+		defer close(out)
+		raw, err := secrets.Resolve(ctx, arn)
+		if err != nil {
+			log.Warn("OTLP headers not read; exporting without them", "err", err)
+			return
+		}
+		h, problems := otlp.ParseHeaders("the secret at "+arn, raw)
+		for _, p := range problems {
+			log.Warn("config", "problem", p)
+		}
+		out <- h
+		log.Debug("OTLP headers read", "arn", arn)
+	}()
+	return out
 }
 
-func newExporter(ctx context.Context, cfg config.Config, log *slog.Logger) *export.Exporter {
+func newExporter(cfg config.Config, log *slog.Logger) *export.Exporter {
 	ecfg := export.Config{
-		OTLP:         cfg.OTLP,
-		Protocol:     cfg.Protocol,
 		FlushTimeout: cfg.FlushTimeout,
 		Function: export.Function{
 			Name:    os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
@@ -196,17 +212,39 @@ func newExporter(ctx context.Context, cfg config.Config, log *slog.Logger) *expo
 	if cfg.Metrics {
 		ecfg.Metrics = os.Stdout
 	}
-	ecfg.OTLPMetrics = cfg.OTLPMetrics
+	reported := map[string]bool{} // the general variables serve both signals: report once
+	if cfg.OTLP {
+		ecfg.OTLP = otlpEndpoint(otlp.Traces, reported, log)
+	}
+	if cfg.OTLPMetrics {
+		ecfg.OTLPMetrics = otlpEndpoint(otlp.Metrics, reported, log)
+	}
 	ecfg.ParentBased = cfg.ParentBased
 	ratio := cfg.SampleHealthy
 	ecfg.SampleHealthy = &ratio
-	exp, err := export.New(ctx, ecfg)
+	exp, err := export.New(ecfg)
 	if err != nil {
 		// Never fail init over our own configuration: fall back to summary lines.
 		log.Warn("OTLP exporter not available; writing summary lines instead", "err", err)
-		exp, _ = export.New(ctx, export.Config{Summary: os.Stdout, Function: ecfg.Function})
+		exp, _ = export.New(export.Config{Summary: os.Stdout, Function: ecfg.Function})
 	}
 	return exp
+}
+
+// otlpEndpoint reads a signal's OTLP endpoint from OTEL_EXPORTER_OTLP_*; nil when none is
+// usable (the configuration has said why).
+func otlpEndpoint(sig otlp.Signal, reported map[string]bool, log *slog.Logger) *otlp.Endpoint {
+	ep, ok, problems := otlp.FromEnv(os.Getenv, sig)
+	for _, p := range problems {
+		if !reported[p] {
+			reported[p] = true
+			log.Warn("config", "problem", p)
+		}
+	}
+	if !ok {
+		return nil
+	}
+	return &ep
 }
 
 // writeReady leaves this process's pid where the exec wrapper looks before it points the

@@ -11,15 +11,13 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/bodytrace/bodytrace/internal/invocation"
+	"github.com/bodytrace/bodytrace/internal/otlp"
 )
 
 // Function describes the Lambda function the extension runs beside.
@@ -30,11 +28,8 @@ type Function struct {
 
 // Config chooses where records go.
 type Config struct {
-	// OTLP enables the OTLP exporter; its endpoint, headers and so on come from the
-	// standard OTEL_EXPORTER_OTLP_* variables, which the SDK reads itself.
-	OTLP bool
-	// Protocol is "http/protobuf" (default) or "grpc".
-	Protocol string
+	// OTLP, when not nil, is where traces go (otlp.FromEnv reads it from OTEL_EXPORTER_OTLP_*).
+	OTLP *otlp.Endpoint
 	// Summary, when not nil, receives one JSON line per invocation.
 	Summary io.Writer
 	// Sampler overrides the SDK's sampler; nil keeps every trace (a parent's "not
@@ -42,11 +37,12 @@ type Config struct {
 	Sampler sdktrace.Sampler
 	// SpanExporter replaces the OTLP exporter (tests, alternative backends).
 	SpanExporter sdktrace.SpanExporter
-	// OTLPMetrics sends the invocation counts as OpenTelemetry metrics over OTLP too.
-	OTLPMetrics bool
-	// MetricExporter replaces the OTLP metric exporter (tests).
-	MetricExporter sdkmetric.Exporter
-	Function       Function
+	// OTLPMetrics, when not nil, is where the invocation counts go as OpenTelemetry metrics.
+	OTLPMetrics *otlp.Endpoint
+	// SendMetrics replaces the OTLP metrics client (tests): it gets each encoded
+	// ExportMetricsServiceRequest.
+	SendMetrics func(ctx context.Context, msg []byte) error
+	Function    Function
 	// Remember is how many finished invocations are remembered for late platform.report events.
 	Remember int
 	// FlushTimeout is the bound on each flush; the OTLP exporter's retries stay within half of it.
@@ -73,38 +69,23 @@ type Exporter struct {
 	order     []string
 	counts    map[countKey]int // invocations since the last metrics line, for Metrics
 	spans     *countingExporter
+	traces    *otlp.Client // nil unless traces go over OTLP
 	metrics   *otlpMetrics
 	metricsAt time.Time  // when the last metrics lines were written
 	summary   sync.Mutex // one summary line at a time
 }
 
-// New builds the exporter. It never dials: OTLP connections are made on first export.
-func New(ctx context.Context, cfg Config) (*Exporter, error) {
+// New builds the exporter. It never dials: OTLP connections are made on first export, or
+// by Warm.
+func New(cfg Config) (*Exporter, error) {
 	if cfg.Remember <= 0 {
 		cfg.Remember = 256
 	}
 	e := &Exporter{cfg: cfg, finished: map[string]trace.SpanContext{}, metricsAt: time.Now()}
 	exp := cfg.SpanExporter
-	if exp == nil && cfg.OTLP {
-		var err error
-		// Retries stay inside the flush bound: a gateway that throttles with a Retry-After
-		// longer than that is given up at once (dropped, counted) instead of holding the
-		// invocation for the whole bound.
-		retryFor := cfg.FlushTimeout / 2
-		if retryFor <= 0 {
-			retryFor = 500 * time.Millisecond
-		}
-		switch cfg.Protocol {
-		case "grpc":
-			exp, err = otlptracegrpc.New(ctx, otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{
-				Enabled: true, InitialInterval: 10 * time.Millisecond, MaxInterval: retryFor / 4, MaxElapsedTime: retryFor}))
-		default:
-			exp, err = otlptracehttp.New(ctx, otlptracehttp.WithRetry(otlptracehttp.RetryConfig{
-				Enabled: true, InitialInterval: 10 * time.Millisecond, MaxInterval: retryFor / 4, MaxElapsedTime: retryFor}))
-		}
-		if err != nil {
-			return nil, fmt.Errorf("create OTLP %s exporter: %w", cfg.Protocol, err)
-		}
+	if exp == nil && cfg.OTLP != nil {
+		e.traces = otlp.NewClient(*cfg.OTLP, retryBudget(cfg.FlushTimeout))
+		exp = otlp.NewSpanExporter(e.traces)
 	}
 	if exp == nil {
 		return e, nil
@@ -125,10 +106,8 @@ func New(ctx context.Context, cfg Config) (*Exporter, error) {
 		sampler = cfg.Sampler
 	}
 	opts = append(opts, sdktrace.WithSampler(sampler))
-	if cfg.OTLPMetrics {
-		if e.metrics, err = newOTLPMetrics(ctx, cfg, res); err != nil {
-			return nil, err
-		}
+	if cfg.OTLPMetrics != nil || cfg.SendMetrics != nil {
+		e.metrics = newOTLPMetrics(cfg, res)
 	}
 	e.provider = sdktrace.NewTracerProvider(opts...)
 	e.tracer = e.provider.Tracer("github.com/bodytrace/bodytrace")
@@ -196,6 +175,41 @@ func (e *Exporter) remember(id string, sc trace.SpanContext) {
 	if len(e.order) > e.cfg.Remember {
 		delete(e.finished, e.order[0])
 		e.order = e.order[1:]
+	}
+}
+
+// retryBudget keeps an export's retries inside half the flush bound: a gateway that
+// throttles with a Retry-After longer than that is given up at once (dropped, counted)
+// instead of holding the invocation for the whole bound.
+func retryBudget(flush time.Duration) time.Duration {
+	if flush <= 0 {
+		return 500 * time.Millisecond
+	}
+	return flush / 2
+}
+
+// Warm opens the OTLP connection ahead of the first flush, so the cold-start invocation
+// does not pay for it. It returns at once; the connection is made in the background
+// within bound.
+func (e *Exporter) Warm(bound time.Duration) {
+	if e.traces == nil {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), bound)
+		defer cancel()
+		e.traces.Warm(ctx)
+	}()
+}
+
+// AddHeaders adds headers (API keys read from a secret at init) to every later OTLP
+// request, traces and metrics.
+func (e *Exporter) AddHeaders(h map[string]string) {
+	if e.traces != nil {
+		e.traces.AddHeaders(h)
+	}
+	if e.metrics != nil && e.metrics.client != nil {
+		e.metrics.client.AddHeaders(h)
 	}
 }
 

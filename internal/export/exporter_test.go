@@ -25,7 +25,7 @@ func newTestExporter(t *testing.T, remember int) (*Exporter, *tracetest.InMemory
 	t.Helper()
 	mem := tracetest.NewInMemoryExporter()
 	var buf bytes.Buffer
-	e, err := New(context.Background(), Config{SpanExporter: mem, Summary: &buf, Remember: remember,
+	e, err := New(Config{SpanExporter: mem, Summary: &buf, Remember: remember,
 		Function: Function{Name: "fn", Version: "$LATEST", Region: "us-east-1", MemoryMB: 128}})
 	if err != nil {
 		t.Fatal(err)
@@ -525,7 +525,7 @@ func TestSummaryLine(t *testing.T) {
 
 func TestSummaryOnly(t *testing.T) {
 	var buf bytes.Buffer
-	e, err := New(context.Background(), Config{Summary: &buf})
+	e, err := New(Config{Summary: &buf})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,63 +2,81 @@ package export
 
 import (
 	"context"
-	"errors"
-	"fmt"
+	"sort"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
-	"go.opentelemetry.io/otel/metric"
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/instrumentation"
 	"go.opentelemetry.io/otel/sdk/resource"
 
 	"github.com/bodytrace/bodytrace/internal/invocation"
+	"github.com/bodytrace/bodytrace/internal/otlp"
 )
 
 // otlpMetrics counts invocations by verdict and trigger as OpenTelemetry metrics, sent over
 // OTLP with the traces' endpoint settings: the counterpart of the EMF lines for users with
-// a backend. Sent at most once a minute (with a flush) and at SHUTDOWN.
+// a backend. Cumulative sums, sent at most once a minute (with a flush) and at SHUTDOWN;
+// nothing is sent by a timer of its own, so nothing runs while the environment is frozen.
 type otlpMetrics struct {
-	provider    *sdkmetric.MeterProvider
-	invocations metric.Int64Counter
-	lost        metric.Int64Counter
+	send   func(ctx context.Context, msg []byte) error
+	client *otlp.Client // nil when SendMetrics replaces it
+	res    *resource.Resource
+	start  time.Time
+
+	mu          sync.Mutex
+	invocations map[[2]string]int64 // verdict, trigger
+	lost        map[[2]string]int64 // stage, trigger
 }
 
-func newOTLPMetrics(ctx context.Context, cfg Config, res *resource.Resource) (*otlpMetrics, error) {
-	exp := cfg.MetricExporter
-	if exp == nil {
-		var err error
-		switch cfg.Protocol {
-		case "grpc":
-			exp, err = otlpmetricgrpc.New(ctx)
-		default:
-			exp, err = otlpmetrichttp.New(ctx)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("create OTLP %s metric exporter: %w", cfg.Protocol, err)
+func newOTLPMetrics(cfg Config, res *resource.Resource) *otlpMetrics {
+	m := &otlpMetrics{send: cfg.SendMetrics, res: res, start: time.Now(),
+		invocations: map[[2]string]int64{}, lost: map[[2]string]int64{}}
+	if m.send == nil {
+		m.client = otlp.NewClient(*cfg.OTLPMetrics, retryBudget(cfg.FlushTimeout))
+		m.send = func(ctx context.Context, msg []byte) error {
+			_, err := m.client.Send(ctx, msg)
+			return err
 		}
 	}
-	// The reader's own timer is effectively off: the exporter decides when to send, so no
-	// goroutine exports while the environment is frozen or an invocation runs.
-	reader := sdkmetric.NewPeriodicReader(exp, sdkmetric.WithInterval(24*time.Hour))
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithResource(res))
-	meter := mp.Meter("github.com/bodytrace/bodytrace")
-	inv, err1 := meter.Int64Counter("bodytrace.invocations", metric.WithUnit("{invocation}"),
-		metric.WithDescription("Invocations by verdict and trigger, sampled or not"))
-	lost, err2 := meter.Int64Counter("bodytrace.lost_bodies", metric.WithUnit("{invocation}"),
-		metric.WithDescription("Invocations whose response body was lost, by stage"))
-	if err := errors.Join(err1, err2); err != nil {
-		return nil, fmt.Errorf("create counters: %w", err)
-	}
-	return &otlpMetrics{provider: mp, invocations: inv, lost: lost}, nil
+	return m
 }
 
 func (m *otlpMetrics) count(trigger string, v invocation.Verdict) {
-	ctx := context.Background()
-	attrs := metric.WithAttributes(keyVerdict.String(v.Verdict), attribute.String(keyPrefix+"trigger", trigger))
-	m.invocations.Add(ctx, 1, attrs)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.invocations[[2]string{v.Verdict, trigger}]++
 	if v.Lost() {
-		m.lost.Add(ctx, 1, metric.WithAttributes(keyLostAt.String(v.LostAt), attribute.String(keyPrefix+"trigger", trigger)))
+		m.lost[[2]string{v.LostAt, trigger}]++
 	}
+}
+
+// flush sends the counts so far.
+func (m *otlpMetrics) flush(ctx context.Context) error {
+	m.mu.Lock()
+	sums := []otlp.Sum{
+		{Name: "bodytrace.invocations", Unit: "{invocation}", Description: "Invocations by verdict and trigger, sampled or not",
+			Points: points(m.invocations, keyVerdict)},
+		{Name: "bodytrace.lost_bodies", Unit: "{invocation}", Description: "Invocations whose response body was lost, by stage",
+			Points: points(m.lost, keyLostAt)},
+	}
+	// A fresh buffer: sent once a minute, and a send must not race the next flush's encoding.
+	msg := otlp.AppendMetrics(nil, m.res, instrumentation.Scope{Name: "github.com/bodytrace/bodytrace"}, m.start, time.Now(), sums)
+	m.mu.Unlock()
+	return m.send(ctx, msg)
+}
+
+// points lists counts in a stable order, the first part of each key under first.
+func points(counts map[[2]string]int64, first attribute.Key) []otlp.Point {
+	keys := make([][2]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i][0]+"\x00"+keys[i][1] < keys[j][0]+"\x00"+keys[j][1] })
+	ps := make([]otlp.Point, 0, len(keys))
+	for _, k := range keys {
+		ps = append(ps, otlp.Point{Value: counts[k],
+			Attrs: []attribute.KeyValue{first.String(k[0]), attribute.String(keyPrefix+"trigger", k[1])}})
+	}
+	return ps
 }

@@ -4,39 +4,32 @@ import (
 	"context"
 	"testing"
 
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	colmetricpb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
+	metricpb "go.opentelemetry.io/proto/otlp/metrics/v1"
+	"google.golang.org/protobuf/proto"
 )
 
-// memMetrics keeps what the metric reader exported.
+// memMetrics keeps the requests sent, decoded by the generated OTLP packages.
 type memMetrics struct {
-	sdkmetric.Exporter
-	got []metricdata.ResourceMetrics
+	got []*colmetricpb.ExportMetricsServiceRequest
 }
 
-func (m *memMetrics) Export(_ context.Context, rm *metricdata.ResourceMetrics) error {
-	m.got = append(m.got, *rm)
+func (m *memMetrics) send(_ context.Context, msg []byte) error {
+	req := &colmetricpb.ExportMetricsServiceRequest{}
+	if err := proto.Unmarshal(msg, req); err != nil {
+		return err
+	}
+	m.got = append(m.got, req)
 	return nil
 }
-
-func (m *memMetrics) Temporality(k sdkmetric.InstrumentKind) metricdata.Temporality {
-	return sdkmetric.DefaultTemporalitySelector(k)
-}
-
-func (m *memMetrics) Aggregation(k sdkmetric.InstrumentKind) sdkmetric.Aggregation {
-	return sdkmetric.DefaultAggregationSelector(k)
-}
-
-func (m *memMetrics) ForceFlush(context.Context) error { return nil }
-func (m *memMetrics) Shutdown(context.Context) error   { return nil }
 
 // TestOTLPMetricsCountEveryInvocation: with healthy traces all sampled away, the OTLP
 // counters sent at SHUTDOWN still count every invocation, and the lost ones by stage.
 func TestOTLPMetricsCountEveryInvocation(t *testing.T) {
 	mm := &memMetrics{}
 	zero := 0.0
-	e, err := New(context.Background(), Config{SpanExporter: tracetest.NewInMemoryExporter(), OTLPMetrics: true, MetricExporter: mm, SampleHealthy: &zero})
+	e, err := New(Config{SpanExporter: tracetest.NewInMemoryExporter(), SendMetrics: mm.send, SampleHealthy: &zero})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,16 +49,20 @@ func TestOTLPMetricsCountEveryInvocation(t *testing.T) {
 	if err := e.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	// Cumulative sums: the last request holds the totals.
+	if len(mm.got) == 0 {
+		t.Fatal("no metrics sent at SHUTDOWN")
+	}
 	sums := map[string]int64{}
-	for _, rm := range mm.got {
+	for _, rm := range mm.got[len(mm.got)-1].ResourceMetrics {
 		for _, sm := range rm.ScopeMetrics {
 			for _, m := range sm.Metrics {
-				data, ok := m.Data.(metricdata.Sum[int64])
-				if !ok {
-					t.Fatalf("%s is %T, want a sum", m.Name, m.Data)
+				sum := m.GetSum()
+				if sum == nil || !sum.IsMonotonic || sum.AggregationTemporality != metricpb.AggregationTemporality_AGGREGATION_TEMPORALITY_CUMULATIVE {
+					t.Fatalf("%s is %v, want a cumulative monotonic sum", m.Name, m.Data)
 				}
-				for _, dp := range data.DataPoints {
-					sums[m.Name] += dp.Value
+				for _, dp := range sum.DataPoints {
+					sums[m.Name] += dp.GetAsInt()
 				}
 			}
 		}

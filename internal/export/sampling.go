@@ -119,12 +119,7 @@ func (e *Exporter) writeMetrics(ctx context.Context, force bool) error {
 	e.mu.Unlock()
 	var err error
 	if e.metrics != nil {
-		if force {
-			err = e.metrics.provider.Shutdown(ctx)
-		} else {
-			err = e.metrics.provider.ForceFlush(ctx)
-		}
-		if err != nil {
+		if err = e.metrics.flush(ctx); err != nil {
 			err = fmt.Errorf("send metrics: %w", err)
 		}
 	}

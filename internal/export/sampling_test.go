@@ -25,7 +25,7 @@ func TestSamplingKeepsEveryLostBody(t *testing.T) {
 	mem := tracetest.NewInMemoryExporter()
 	var summary, metrics bytes.Buffer
 	ratio := 0.1
-	e, err := New(context.Background(), Config{SpanExporter: mem, Summary: &summary, Metrics: &metrics, SampleHealthy: &ratio, Function: Function{Name: "fn"}})
+	e, err := New(Config{SpanExporter: mem, Summary: &summary, Metrics: &metrics, SampleHealthy: &ratio, Function: Function{Name: "fn"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestSamplingKeepsEveryLostBody(t *testing.T) {
 // flushes within the minute write nothing, and nothing counted is lost.
 func TestMetricsOncePerMinute(t *testing.T) {
 	var metrics bytes.Buffer
-	e, _ := New(context.Background(), Config{Metrics: &metrics})
+	e, _ := New(Config{Metrics: &metrics})
 	e.metricsAt = time.Now().Add(-2 * metricsEvery)
 	e.Export(record("a", 0, ""))
 	_ = e.Flush(context.Background())
@@ -116,7 +116,7 @@ func TestMetricsOncePerMinute(t *testing.T) {
 // when parent-based sampling is asked for, never a lost body.
 func TestParentBasedOnlyForHealthy(t *testing.T) {
 	mem := tracetest.NewInMemoryExporter()
-	e, err := New(context.Background(), Config{SpanExporter: mem, ParentBased: true})
+	e, err := New(Config{SpanExporter: mem, ParentBased: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func validateEMF(t *testing.T, line string) {
 
 func TestEMFLinesFollowTheFormat(t *testing.T) {
 	var metrics bytes.Buffer
-	e, _ := New(context.Background(), Config{Metrics: &metrics, Function: Function{Name: "shop"}})
+	e, _ := New(Config{Metrics: &metrics, Function: Function{Name: "shop"}})
 	e.Export(record("a", 0, ""))
 	e.Export(record("b", 10, ""))
 	r := record("c", 10, "")

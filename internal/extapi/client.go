@@ -44,6 +44,10 @@ func New(runtimeAPI string) *Client {
 // ID is the extension identifier returned by Register.
 func (c *Client) ID() string { return c.id }
 
+// Transport is the client's connection pool to the Runtime API, for the extension's other
+// calls there (the telemetry subscription): they reuse /register's connection.
+func (c *Client) Transport() http.RoundTripper { return c.http.Transport }
+
 // Registration is the answer to /register.
 type Registration struct {
 	FunctionName    string `json:"functionName"`
