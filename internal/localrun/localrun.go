@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -56,25 +57,42 @@ func FindTools() (Tools, error) {
 	return t, nil
 }
 
-// FreePort returns a loopback TCP port that was free a moment ago.
+// FreePort returns a loopback TCP port that was free a moment ago. It is picked below the
+// kernel's ephemeral range: a port handed out by the kernel (":0") can be taken by any
+// outgoing connection before the emulator binds it, which it does only at its first invoke.
 func FreePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	return freePort(func(addr string) (io.Closer, error) { return net.Listen("tcp", addr) })
 }
 
-// freeUDPPort returns a loopback UDP port that was free a moment ago: each emulator's
-// extension gets its own step line port, so concurrent runs never share step lines.
+// freeUDPPort is FreePort for UDP: each emulator's extension gets its own step line port,
+// so concurrent runs never share step lines.
 func freeUDPPort() (int, error) {
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+	return freePort(func(addr string) (io.Closer, error) { return net.ListenPacket("udp", addr) })
+}
+
+func freePort(listen func(addr string) (io.Closer, error)) (int, error) {
+	lo, hi := 10000, ephemeralStart()
+	for range 100 {
+		p := lo + rand.IntN(hi-lo)
+		if c, err := listen(net.JoinHostPort("127.0.0.1", strconv.Itoa(p))); err == nil {
+			c.Close()
+			return p, nil
+		}
 	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port, nil
+	return 0, fmt.Errorf("no free loopback port between %d and %d after 100 tries", lo, hi)
+}
+
+// ephemeralStart is the first port of the kernel's ephemeral range (32768 by default).
+func ephemeralStart() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 11000 {
+				return n
+			}
+		}
+	}
+	return 32768
 }
 
 // Build compiles a main package of this module into dir and returns the binary's path.
