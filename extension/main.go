@@ -48,13 +48,45 @@ func main() {
 
 func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Logger) error {
 	runtimeAPI := os.Getenv("AWS_LAMBDA_RUNTIME_API")
+	// /register comes first: the runtime starts as soon as every extension has registered,
+	// so each step before it lengthens the cold start. Only the proxy's port is bound
+	// before (the wrapper finds the proxy by its ready file, written once the port is
+	// bound); connections made before the proxy serves wait in the listen backlog, and
+	// everything else is built while /register is in flight.
+	proxyLn, proxyErr := net.Listen("tcp", cfg.ProxyAddr)
+	if proxyErr == nil {
+		defer proxyLn.Close()
+		if ready, err := writeReady(cfg.ProxyAddr); err == nil {
+			defer os.Remove(ready)
+		}
+	}
+	ext := extapi.New(runtimeAPI)
+	type registration struct {
+		extapi.Registration
+		err  error
+		took time.Duration // process start to /register done
+	}
+	registered := make(chan registration, 1)
+	go func() {
+		reg, err := ext.Register(ctx, filepath.Base(os.Args[0]), extapi.Invoke, extapi.Shutdown)
+		registered <- registration{reg, err, time.Since(started)}
+	}()
+	// Resolve the telemetry listener's address meanwhile too: a DNS lookup need not
+	// lengthen the cold start.
+	telemetryAddr := make(chan string, 1)
+	go func() {
+		if cfg.TelemetryAddr != "" {
+			telemetryAddr <- cfg.TelemetryAddr
+			return
+		}
+		telemetryAddr <- telemetry.DefaultAddr(ctx)
+	}()
+
 	captureCfg, problems := capture.FromEnv(os.Getenv)
 	for _, p := range problems {
 		log.Warn("config", "problem", p)
 	}
-	// Only what must be in place when the runtime starts comes before /register (the proxy
-	// and its observer); the rest runs after it, while the runtime initialises. A secret's
-	// headers are read meanwhile and applied before the first /next.
+	// A secret's headers are read in the background and applied before the first /next.
 	headers := otlpHeadersFromAWS(ctx, log)
 	exp := newExporter(cfg, log)
 
@@ -64,7 +96,6 @@ func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Lo
 		stepsLn   atomic.Pointer[steps.Listener]
 		stepCount = steps.NewCounter(log)
 	)
-	ext := extapi.New(runtimeAPI)
 	loop := lifecycle.New(lifecycle.Config{
 		FlushTimeout:      cfg.FlushTimeout,
 		TelemetryWait:     cfg.TelemetryWait,
@@ -86,39 +117,24 @@ func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Lo
 	// never delay the runtime's next request.
 	observer = runtimeproxy.Async(loop, 4096, log)
 
-	// The proxy listens before /register: the runtime starts as soon as every extension
-	// has registered, and the wrapper sends it here only if something is listening. Its
-	// observations reach the loop through the queue above, and buffered results are
-	// measured by a scanner as they pass, so only their first 64 KiB are kept.
+	// Buffered results are measured by a scanner as they pass, so only their first 64 KiB
+	// are kept.
 	proxy = runtimeproxy.New(runtimeproxy.Config{Upstream: runtimeAPI, Logger: log,
 		Scan: func(*http.Request) io.Writer { return new(invocation.ResultScanner) }}, observer)
-	if srv, err := runtimeproxy.Listen(cfg.ProxyAddr, proxy); err != nil {
+	if proxyErr != nil {
 		// Fail open: the wrapper finds nothing listening and leaves the runtime alone.
-		log.Warn("runtime API proxy not started; responses will not be observed", "addr", cfg.ProxyAddr, "err", err)
+		log.Warn("runtime API proxy not started; responses will not be observed", "addr", cfg.ProxyAddr, "err", proxyErr)
 	} else {
+		srv := runtimeproxy.Serve(proxyLn, proxy)
 		defer srv.Close(context.Background())
-		if ready, err := writeReady(cfg.ProxyAddr); err == nil {
-			defer os.Remove(ready)
-		}
 	}
 
-	// Resolve the telemetry listener's address while registering: a DNS lookup need not
-	// lengthen the cold start.
-	telemetryAddr := make(chan string, 1)
-	go func() {
-		if cfg.TelemetryAddr != "" {
-			telemetryAddr <- cfg.TelemetryAddr
-			return
-		}
-		telemetryAddr <- telemetry.DefaultAddr(ctx)
-	}()
-
-	reg, err := ext.Register(ctx, filepath.Base(os.Args[0]), extapi.Invoke, extapi.Shutdown)
-	if err != nil {
-		return err
+	reg := <-registered
+	if reg.err != nil {
+		return reg.err
 	}
 	log.Info("registered", "function", reg.FunctionName, "events", reg.Events,
-		"proxy", cfg.ProxyAddr, "init_ms", strconv.FormatFloat(float64(time.Since(started).Microseconds())/1000, 'f', 2, 64))
+		"proxy", cfg.ProxyAddr, "init_ms", strconv.FormatFloat(float64(reg.took.Microseconds())/1000, 'f', 2, 64))
 
 	// Step lines by datagram: the wrapper advertises this address to the function, which
 	// sends nothing before its first invocation, after our first /next.

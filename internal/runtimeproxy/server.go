@@ -25,6 +25,12 @@ func Listen(addr string, p *Proxy) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen for the runtime on %s: %w", addr, err)
 	}
+	return Serve(ln, p), nil
+}
+
+// Serve serves p on ln, bound earlier, in a goroutine until Close. Connections made
+// between the bind and this call wait in the listen backlog.
+func Serve(ln net.Listener, p *Proxy) *Server {
 	s := &Server{
 		proxy: p,
 		ln:    ln,
@@ -42,7 +48,7 @@ func Listen(addr string, p *Proxy) (*Server, error) {
 			p.log.Error("runtime api proxy: serve failed", "addr", ln.Addr().String(), "error", err.Error())
 		}
 	}()
-	return s, nil
+	return s
 }
 
 // Addr returns the bound host:port, the value for AWS_LAMBDA_RUNTIME_API.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -134,9 +135,11 @@ type startup struct {
 	ExecToMain sample
 	// TopInits are the slowest package initialisers of one run.
 	TopInits []string
-	// Wrapper is bodytrace-wrapper running /bin/true with the proxy listening, and Bare is
+	// Wrapper is bodytrace-wrapper running /bin/true with the extension's ready file in
+	// place (as in Lambda: the extension writes it before /register), Probe the same with
+	// no ready file (the wrapper then connects to the proxy to find it), and Bare is
 	// /bin/true alone, ms.
-	Wrapper, Bare sample
+	Wrapper, Probe, Bare sample
 	// Lookup is resolving sandbox.localdomain here (the telemetry listener's address), ms.
 	Lookup sample
 }
@@ -207,15 +210,35 @@ func startupParts(art localrun.Artifacts, root string) (*startup, error) {
 	if err != nil {
 		return nil, err
 	}
-	for range 15 {
+	// The ready file names a live process: this one.
+	tmp, err := os.MkdirTemp("", "bench-wrapper-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	if err := os.MkdirAll(filepath.Join(tmp, "ready", "bodytrace"), 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "ready", "bodytrace", "proxy-"+port), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		return nil, err
+	}
+	wrapper := func(tmpdir string) (float64, error) {
 		t := time.Now()
 		cmd := exec.Command(filepath.Join(root, "layer", "bodytrace-wrapper"), truePath)
-		cmd.Env = append(os.Environ(), "AWS_LAMBDA_RUNTIME_API=127.0.0.1:9001", "BODYTRACE_PROXY_PORT="+port)
+		cmd.Env = append(os.Environ(), "AWS_LAMBDA_RUNTIME_API=127.0.0.1:9001", "BODYTRACE_PROXY_PORT="+port, "TMPDIR="+tmpdir)
 		if b, err := cmd.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("bodytrace-wrapper: %w\n%s", err, b)
+			return 0, fmt.Errorf("bodytrace-wrapper: %w\n%s", err, b)
 		}
-		s.Wrapper = append(s.Wrapper, float64(time.Since(t).Microseconds())/1000)
-		t = time.Now()
+		return float64(time.Since(t).Microseconds()) / 1000, nil
+	}
+	for range 15 {
+		ready, err1 := wrapper(filepath.Join(tmp, "ready"))
+		probe, err2 := wrapper(tmp)
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, err
+		}
+		s.Wrapper, s.Probe = append(s.Wrapper, ready), append(s.Probe, probe)
+		t := time.Now()
 		if err := exec.Command(truePath).Run(); err != nil {
 			return nil, err
 		}
