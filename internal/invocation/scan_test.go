@@ -87,6 +87,35 @@ func TestScannerRandomResults(t *testing.T) {
 	}
 }
 
+// TestScannerLongRuns compares them on long, mostly-base64 bodies cut in larger chunks: the
+// scanner takes eight bytes at a time there, and a stray pad, line break, space, quote or
+// non-ASCII byte may fall anywhere in a word or across chunks.
+func TestScannerLongRuns(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	rare := []rune("=\n\r \"\\é😀<")
+	b64 := []rune("ABCXYZabcxyz0189+/")
+	for i := range 3000 {
+		var body strings.Builder
+		for range rng.IntN(300) {
+			if rng.IntN(40) == 0 {
+				body.WriteRune(rare[rng.IntN(len(rare))])
+			} else {
+				body.WriteRune(b64[rng.IntN(len(b64))])
+			}
+		}
+		if rng.IntN(4) == 0 {
+			body.WriteString("==")
+		}
+		m := map[string]any{"statusCode": 200, "body": body.String(), "isBase64Encoded": rng.IntN(2) == 0}
+		res, _ := json.Marshal(m)
+		want := parsed(res, TriggerFunctionURL)
+		got := scanned(res, 1+rng.IntN(64), TriggerFunctionURL)
+		if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
+			t.Fatalf("case %d %s:\nscanner %+v\nparse   %+v", i, res, got, want)
+		}
+	}
+}
+
 func FuzzScannerMatchesParseBuffered(f *testing.F) {
 	f.Add([]byte(`{"statusCode":200,"body":"aGk=","isBase64Encoded":true}`), uint8(3))
 	f.Add([]byte(`{"statusCode":200,"body":"\ud83d\ude00"}`), uint8(1))
@@ -103,7 +132,17 @@ func FuzzScannerMatchesParseBuffered(f *testing.F) {
 }
 
 func BenchmarkScanner6MB(b *testing.B) {
-	res := []byte(`{"statusCode":200,"headers":{"content-type":"text/plain"},"body":"` + strings.Repeat("abcdefghij", 600000) + `"}`)
+	// Base64-alphabet text: the scanner must keep its base64 count all the way.
+	benchmarkScanner(b, strings.Repeat("abcdefghij", 600000))
+}
+
+func BenchmarkScanner6MBText(b *testing.B) {
+	// Text with spaces and tags: not base64 from the first space on.
+	benchmarkScanner(b, strings.Repeat("<p>Hello, world of bodies.</p>", 200000))
+}
+
+func benchmarkScanner(b *testing.B, body string) {
+	res := []byte(`{"statusCode":200,"headers":{"content-type":"text/plain"},"body":"` + body + `"}`)
 	b.SetBytes(int64(len(res)))
 	b.ReportAllocs()
 	for b.Loop() {
