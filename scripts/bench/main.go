@@ -63,6 +63,8 @@ type config struct {
 	art        localrun.Artifacts
 	noExt      bool
 	env        []string
+	// latencyOnly keeps a configuration out of the cold starts (S: the same start as B).
+	latencyOnly bool
 }
 
 func run(out string, n counts, micro bool) error {
@@ -119,6 +121,9 @@ func run(out string, n counts, micro bool) error {
 	cfgs := []config{
 		{Key: "A", Label: "A: no extension", art: base, noExt: true},
 		{Key: "B", Label: "B: bodytrace → OTLP (Jaeger)", art: base, env: []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://" + jaeger.OTLPHTTP}},
+		// B without a backend: what bodytrace itself adds, apart from the export's round trip
+		// that the emulator puts in the caller's latency.
+		{Key: "S", Label: "S: bodytrace → summary lines (no backend)", art: base, latencyOnly: true},
 	}
 	if peer := os.Getenv("BENCH_PEER"); peer != "" {
 		if _, err := os.Stat(peer); err != nil {
