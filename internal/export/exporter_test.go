@@ -4,16 +4,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/bodytrace/bodytrace/internal/invocation"
+	"github.com/bodytrace/bodytrace/internal/otlp"
 )
 
 var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
@@ -550,3 +554,42 @@ func TestSummaryOnly(t *testing.T) {
 		t.Errorf("Shutdown without a tracer: %v", err)
 	}
 }
+
+// BenchmarkExport is the work between a finished record and the flush: the verdict, the
+// spans handed to the SDK, and the summary line; then the flush's encoding, with a span
+// exporter that sends nothing.
+func BenchmarkExport(b *testing.B) {
+	for _, tc := range []struct {
+		name    string
+		summary bool
+	}{{"spans", false}, {"spans+summary", true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			cfg := Config{SpanExporter: discard{}}
+			if tc.summary {
+				cfg.Summary = io.Discard
+			}
+			e, err := New(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				e.Export(bufferedRecord(strconv.Itoa(i), 1024))
+				if err := e.Flush(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}
+
+// discard encodes spans as OTLP and drops them.
+type discard struct{}
+
+func (discard) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) error {
+	_ = otlp.AppendTraces(nil, spans)
+	return nil
+}
+func (discard) Shutdown(context.Context) error { return nil }

@@ -266,7 +266,7 @@ var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
 // microbenchmarks runs the hot paths' go test benchmarks.
 func microbenchmarks(root string, count int) ([]*bench, error) {
 	cmd := exec.Command("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-count", strconv.Itoa(count),
-		"./internal/telemetry", "./internal/steps", "./internal/runtimeproxy")
+		"./internal/telemetry", "./internal/steps", "./internal/runtimeproxy", "./internal/invocation", "./internal/export", "./internal/otlp")
 	cmd.Dir = root
 	cmd.Stderr = os.Stderr
 	b, err := cmd.Output()
