@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -63,8 +64,9 @@ type config struct {
 	art        localrun.Artifacts
 	noExt      bool
 	env        []string
-	// latencyOnly keeps a configuration out of the cold starts (S: the same start as B).
-	latencyOnly bool
+	// latencyOnly keeps a configuration out of the cold starts (S: the same start as B),
+	// coldOnly out of everything else (N: a reference for the start alone).
+	latencyOnly, coldOnly bool
 }
 
 func run(out string, n counts, micro bool) error {
@@ -90,6 +92,10 @@ func run(out string, n counts, micro bool) error {
 		return err
 	}
 	goExample, err := localrun.Build(tmp, "./examples/go", "go-example")
+	if err != nil {
+		return err
+	}
+	nullExt, err := localrun.Build(tmp, "./scripts/bench/nullext", "nullext")
 	if err != nil {
 		return err
 	}
@@ -125,6 +131,10 @@ func run(out string, n counts, micro bool) error {
 		// that the emulator puts in the caller's latency.
 		{Key: "S", Label: "S: bodytrace → summary lines (no backend)", art: base, latencyOnly: true},
 	}
+	// N: the floor any extension written in Go pays to start here.
+	null := base
+	null.Extension, null.NodeHelper, null.Wrapper = nullExt, "", ""
+	cfgs = append(cfgs, config{Key: "N", Label: "N: null extension (Go, /register + /next only)", art: null, coldOnly: true})
 	if peer := os.Getenv("BENCH_PEER"); peer != "" {
 		if _, err := os.Stat(peer); err != nil {
 			return fmt.Errorf("BENCH_PEER: %w", err)
@@ -143,20 +153,21 @@ func run(out string, n counts, micro bool) error {
 	if r.Cold, err = coldStarts(ctx, tools, cfgs, n.Cold); err != nil {
 		return err
 	}
-	if r.Buffered, err = latencyPhase(ctx, tools, cfgs, jaeger, "index.handler", []load{
+	warm := slices.DeleteFunc(slices.Clone(cfgs), func(c config) bool { return c.coldOnly })
+	if r.Buffered, err = latencyPhase(ctx, tools, warm, jaeger, "index.handler", []load{
 		{Name: "1 KB", Bytes: 1024, N: n.KB},
 		{Name: "1 MB", Bytes: 1 << 20, N: n.MB},
 		{Name: "6 MB (6,000,000 B)", Bytes: 6_000_000, N: n.Six},
 	}); err != nil {
 		return err
 	}
-	if r.Streamed, err = latencyPhase(ctx, tools, cfgs, jaeger, "index.stream", []load{
+	if r.Streamed, err = latencyPhase(ctx, tools, warm, jaeger, "index.stream", []load{
 		{Name: "1 MB", Bytes: 1 << 20, N: n.Stream1, Chunk: 16 << 10},
 		{Name: "50 MB", Bytes: 50 << 20, N: n.Stream50, Chunk: 16 << 10, TooLarge: true},
 	}); err != nil {
 		return err
 	}
-	if r.Cost, err = costPhase(ctx, tools, cfgs, jaeger, n.KB); err != nil {
+	if r.Cost, err = costPhase(ctx, tools, warm, jaeger, n.KB); err != nil {
 		return err
 	}
 	r.Elapsed = time.Since(suiteStart)

@@ -96,6 +96,8 @@ func (r *report) markdown() string {
 			p("- **B**: bodytrace from `layer/build` (Runtime API proxy through the exec wrapper, telemetry listener, step listener), exporting OTLP/HTTP to a local Jaeger v2.")
 		case "S":
 			p("- **S**: B without an OTLP endpoint, writing summary lines to the log instead (latency phases only): the emulator answers the caller only after the extension's next `/next`, so B's synchronous export to Jaeger shows in the caller's latency (on Lambda it is post-invoke duration); S is what bodytrace adds apart from that round trip.")
+		case "N":
+			p("- **N**: `scripts/bench/nullext`, a Go extension that only registers and asks for events, without a wrapper (cold starts only): the floor any Go extension pays to start here.")
 		case "C":
 			p("- **C**: `%s`, installed under /opt/extensions by its own file name, with `%s` (bodytrace's exec wrapper not set).", r.Peer, r.PeerEnv)
 		}
@@ -127,8 +129,12 @@ func (r *report) markdown() string {
 		a := r.cold(rt, "A", coldInvoke).median()
 		b := r.cold(rt, "B", coldInvoke).median()
 		c := r.cold(rt, "C", coldInvoke).median()
+		floor := ""
+		if n := r.cold(rt, "N", coldInvoke).median(); !isNaN(n) {
+			floor = fmt.Sprintf("; N, a null Go extension: %s ms", signed(n-a, ""))
+		}
 		row(fmt.Sprintf("cold start added over A < %.0f ms median (%s function, first invoke → response)", coldTargetMs, rt),
-			fmt.Sprintf("%s ms (%s → %s, ×%.2f)", signed(b-a, ""), fmtMs(a), fmtMs(b), b/a), b-a < coldTargetMs,
+			fmt.Sprintf("%s ms (%s → %s, ×%.2f)%s", signed(b-a, ""), fmtMs(a), fmtMs(b), b/a, floor), b-a < coldTargetMs,
 			fmt.Sprintf("%s ms (×%.2f)", signed(c-a, ""), c/a))
 	}
 	if ph := r.Buffered; ph != nil {
@@ -227,6 +233,9 @@ func (r *report) markdown() string {
 		for _, ld := range ph.Loads {
 			a := r.lat(ph, ld.Name, "A").median()
 			for _, c := range r.Configs {
+				if c.coldOnly {
+					continue
+				}
 				s := r.lat(ph, ld.Name, c.Key)
 				added := "–"
 				if c.Key != "A" {
@@ -269,7 +278,7 @@ func (r *report) markdown() string {
 			continue
 		}
 		for _, c := range r.Configs {
-			if c.noExt {
+			if c.noExt || c.coldOnly {
 				continue
 			}
 			for _, ld := range ph.Loads {
@@ -292,7 +301,7 @@ func (r *report) markdown() string {
 			continue
 		}
 		for _, c := range r.Configs {
-			if c.noExt {
+			if c.noExt || c.coldOnly {
 				continue
 			}
 			for _, ld := range ph.Loads {
