@@ -73,6 +73,14 @@ func Resolve(ctx context.Context, ref string, opts ...Option) (string, error) {
 		cfg.Credentials = credentials.NewStaticCredentialsProvider(os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"), os.Getenv("AWS_SESSION_TOKEN"))
 	}
 	if cfg.BaseEndpoint == nil {
+		// The SDK's service-specific endpoint variable first, as its clients would read it.
+		specific := "AWS_ENDPOINT_URL_SECRETS_MANAGER"
+		if r.Service == SSM {
+			specific = "AWS_ENDPOINT_URL_SSM"
+		}
+		cfg.BaseEndpoint = nonEmpty(os.Getenv(specific))
+	}
+	if cfg.BaseEndpoint == nil {
 		cfg.BaseEndpoint = nonEmpty(os.Getenv("AWS_ENDPOINT_URL"))
 	}
 
