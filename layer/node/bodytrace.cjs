@@ -15,24 +15,21 @@
 
 const KEY = Symbol.for('bodytrace.node.helper');
 
+// load installs, at preload, only the two hooks that must precede the handler: Module._load
+// and the awslambda global (lib/loader.cjs). The reporting code, and the http and stream
+// modules it patches, load once the runtime client is about to load the handler, when it
+// has required them itself (or on the first wrap()/step() call): the preload adds no
+// builtin module to the cold start.
 function load() {
-  const { reporter, current, Invocation } = require('./lib/invocation.cjs');
-  const measure = require('./lib/measure.cjs');
-  const streams = require('./lib/streams.cjs');
-
-  for (const hook of [
-    () => require('./lib/loader.cjs').install(),
-    () => streams.hookGlobal(),
-    () => require('./lib/writes.cjs').install(),
-  ]) {
-    try { hook(); } catch (_) { /* that part is simply not observed */ }
-  }
+  const loader = require('./lib/loader.cjs');
+  loader.install();
 
   // wrap returns fn reporting stage "middleware:<name>" ("handler" for name "handler") with
   // what fn returned, keeping its arity and properties (streaming markers included).
   function wrap(name, fn) {
     if (typeof fn !== 'function') return fn;
     try {
+      const { reporter, streams } = loader.reporting();
       const stage = name === 'handler' ? 'handler' : 'middleware:' + name;
       return reporter(stage, fn, { onCall: (inv, args) => streams.hooks(inv, args, fn) });
     } catch (_) {
@@ -44,6 +41,7 @@ function load() {
   // for the current invocation (or the one of context, a Lambda context), and returns value.
   function step(name, value, context) {
     try {
+      const { current, Invocation, measure } = loader.reporting();
       let inv = current();
       if (context && typeof context.awsRequestId === 'string' && (!inv || inv.rid !== context.awsRequestId)) {
         inv = new Invocation(context.awsRequestId);

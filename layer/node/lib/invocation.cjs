@@ -4,7 +4,6 @@
 // layer, a streaming handler) to record what it returned.
 
 const { AsyncLocalStorage } = require('node:async_hooks');
-const { performance } = require('node:perf_hooks');
 const { emit, flush } = require('./emit.cjs');
 
 // FLUSH_BOUND_MS bounds how long a result waits for its step lines to leave the process.
@@ -12,7 +11,11 @@ const FLUSH_BOUND_MS = 5;
 const measure = require('./measure.cjs');
 
 const als = new AsyncLocalStorage();
-const now = () => performance.now();
+// now is a monotonic clock in milliseconds; process.hrtime spares loading perf_hooks.
+const now = () => {
+  const t = process.hrtime();
+  return t[0] * 1e3 + t[1] / 1e6;
+};
 const round = (ms) => Math.round(ms * 10) / 10;
 
 // Symbols the runtime client reads on a handler; kept on every wrapper we return.

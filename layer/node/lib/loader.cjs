@@ -5,11 +5,24 @@
 // .cjs handler with require(); an ES module handler (.mjs, "type": "module") is loaded with
 // import() and its namespace cannot be changed, so it is not wrapped (steps come from
 // streams, writes and explicit wrap()/step() only).
+//
+// With bodytrace.cjs, this file is all the preload loads (install, below); the reporting
+// code loads through reporting() when the runtime client defines awslambda or requires the
+// handler.
 
 const Module = require('node:module');
 const path = require('node:path');
-const { reporter, isReporter, copyShape } = require('./invocation.cjs');
-const streams = require('./streams.cjs');
+
+let core; // what reporting() loaded
+
+// reporting loads the code that reports steps, and patches response writes, on first use.
+// The runtime client has required http and stream by then, so the patch loads no builtin.
+function reporting() {
+  if (core) return core;
+  core = { ...require('./invocation.cjs'), streams: require('./streams.cjs'), measure: require('./measure.cjs') };
+  try { require('./writes.cjs').install(); } catch (_) { /* writes are simply not observed */ }
+  return core;
+}
 
 const SENTRY_PACKAGES = new Set(['@sentry/aws-serverless', '@sentry/serverless']);
 const sentryWrappers = new WeakSet(); // functions returned by Sentry's wrapHandler
@@ -36,6 +49,7 @@ function knownWrapper(fn) {
 // exportWrapper reports what the exported function returned: "handler", or
 // "middleware:<name>" when it is a known wrapper around the user's function.
 function exportWrapper(fn) {
+  const { reporter, isReporter, streams } = reporting();
   const known = knownWrapper(fn);
   // An unknown export around a function already reported as "handler" (a streamifyResponse
   // or wrap() reporter inside it) is an unnamed wrapper layer.
@@ -85,6 +99,7 @@ function wrapExport(exp, props) {
 function patchSentry(exp) {
   if (!exp || patchedSentry.has(exp) || typeof exp.wrapHandler !== 'function') return;
   patchedSentry.add(exp);
+  const { reporter, isReporter, copyShape, streams } = reporting();
   const wrapHandler = exp.wrapHandler;
   const patched = copyShape(function wrapHandler_(handler) {
     const args = Array.prototype.slice.call(arguments);
@@ -105,31 +120,66 @@ function fromRuntimeClient(parent) {
   return typeof f === 'string' && (f.includes('/aws-lambda-ric/') || f.startsWith('/var/runtime/'));
 }
 
-let installed = false;
+// hookGlobal patches awslambda as soon as the runtime client sets it (it assigns
+// globalThis.awslambda just before requiring the handler module).
+function hookGlobal() {
+  const existing = Object.getOwnPropertyDescriptor(globalThis, 'awslambda');
+  if (existing) {
+    reporting().streams.patchAwslambda(globalThis.awslambda);
+    return;
+  }
+  Object.defineProperty(globalThis, 'awslambda', {
+    configurable: true,
+    enumerable: false,
+    get() { return undefined; },
+    set(value) {
+      // Back to a plain property, as if this hook had never been there.
+      Object.defineProperty(globalThis, 'awslambda', { value, writable: true, enumerable: true, configurable: true });
+      try { reporting().streams.patchAwslambda(value); } catch (_) { /* the runtime keeps the original */ }
+    },
+  });
+}
 
-function install() {
-  if (installed) return;
-  installed = true;
+// hookLoad replaces the handler's export with a reporter as the runtime client requires it,
+// and Sentry's wrapHandler as the handler requires Sentry.
+function hookLoad() {
   const handler = process.env._HANDLER || process.argv[2];
   const roots = [...new Set([process.cwd(), process.env.LAMBDA_TASK_ROOT].filter(Boolean))];
   const spec = parseHandler(handler, roots);
   const load = Module._load;
   let found = !spec;
   Module._load = function bodytraceLoad(request, parent) {
+    let isHandler = false;
+    try {
+      if (!found && typeof request === 'string' && path.isAbsolute(request)) {
+        const bare = request.replace(/\.(c?js|mjs)$/, '');
+        isHandler = spec.paths.includes(bare) || (fromRuntimeClient(parent) && !request.endsWith('.node'));
+        // Writes are patched before the handler's code runs, as when the preload did it.
+        if (isHandler) reporting();
+      }
+    } catch (_) { /* not observed */ }
     const exp = load.apply(this, arguments);
     try {
       if (SENTRY_PACKAGES.has(request)) patchSentry(exp);
-      if (!found && typeof request === 'string' && path.isAbsolute(request)) {
-        const bare = request.replace(/\.(c?js|mjs)$/, '');
-        if (spec.paths.includes(bare) || (fromRuntimeClient(parent) && !request.endsWith('.node'))) {
-          found = true;
-          const shadow = wrapExport(exp, spec.props);
-          if (shadow) return shadow;
-        }
+      if (isHandler) {
+        found = true;
+        const shadow = wrapExport(exp, spec.props);
+        if (shadow) return shadow;
       }
     } catch (_) { /* the runtime gets the module as it is */ }
     return exp;
   };
 }
 
-module.exports = { install, parseHandler, wrapExport, exportWrapper, patchSentry, knownWrapper, sentryWrappers };
+let installed = false;
+
+// install sets both hooks; each failing leaves only its part unobserved.
+function install() {
+  if (installed) return;
+  installed = true;
+  for (const hook of [hookLoad, hookGlobal]) {
+    try { hook(); } catch (_) { /* that part is simply not observed */ }
+  }
+}
+
+module.exports = { install, reporting, parseHandler, wrapExport, exportWrapper, patchSentry, knownWrapper, sentryWrappers };

@@ -91,7 +91,8 @@ function hooks(inv, args, fn) {
   return undefined;
 }
 
-// patchAwslambda hooks the global the runtime client defines before it loads the handler.
+// patchAwslambda hooks the global the runtime client defines before it loads the handler
+// (loader.cjs calls it as the global is set).
 function patchAwslambda(lambda) {
   if (!lambda || typeof lambda !== 'object' || lambda.__bodytrace) return;
   Object.defineProperty(lambda, '__bodytrace', { value: true });
@@ -124,24 +125,4 @@ function patchAwslambda(lambda) {
   }
 }
 
-// hookGlobal patches awslambda as soon as the runtime client sets it (it assigns
-// globalThis.awslambda just before requiring the handler module).
-function hookGlobal() {
-  const existing = Object.getOwnPropertyDescriptor(globalThis, 'awslambda');
-  if (existing) {
-    patchAwslambda(globalThis.awslambda);
-    return;
-  }
-  Object.defineProperty(globalThis, 'awslambda', {
-    configurable: true,
-    enumerable: false,
-    get() { return undefined; },
-    set(value) {
-      // Back to a plain property, as if this hook had never been there.
-      Object.defineProperty(globalThis, 'awslambda', { value, writable: true, enumerable: true, configurable: true });
-      try { patchAwslambda(value); } catch (_) { /* the runtime keeps the original */ }
-    },
-  });
-}
-
-module.exports = { hooks, instrument, isResponseStream, patchAwslambda, hookGlobal, states };
+module.exports = { hooks, instrument, isResponseStream, patchAwslambda, states };

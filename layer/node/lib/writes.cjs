@@ -9,7 +9,6 @@ const stream = require('node:stream');
 const http = require('node:http');
 const net = require('node:net');
 const measure = require('./measure.cjs');
-const culprit = require('./culprit.cjs');
 const { current, now } = require('./invocation.cjs');
 
 const tracked = new WeakMap(); // object -> Response, or false when it is not a response
@@ -47,7 +46,7 @@ class Response {
       Error.stackTraceLimit = 40; // our own frames take the first few
       const stack = new Error().stack;
       Error.stackTraceLimit = limit;
-      this.blame = culprit.forWrite(this.obj, stack, ours);
+      this.blame = require('./culprit.cjs').forWrite(this.obj, stack, ours); // loaded on the first late write
       this.reportLate(t);
     }
   }
