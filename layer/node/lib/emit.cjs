@@ -1,13 +1,14 @@
 'use strict';
 // Sends step lines (format v1, internal/steps/doc.go) to the extension: one UDP datagram per
 // line to BODYTRACE_STEPS_ADDR when the exec wrapper advertised it, else one line on stdout,
-// which the extension reads from the Telemetry API "function" stream.
+// which the extension reads from the Telemetry API "function" stream. The extension reads
+// one line per datagram, so lines are not batched.
 
 const MARKER = '@bodytrace/step ';
 
-let transport; // decided on the first line: {send(line)}
+let transport; // decided at the first invocation: {send(text), unsent()}
 
-// Datagrams handed to the socket whose send has not completed, and who waits for none.
+// Lines handed to the transport whose send has not completed, and who waits for none.
 let pending = 0;
 let waiters = [];
 
@@ -19,12 +20,17 @@ function sent() {
   for (const resolve of w) resolve();
 }
 
-// flush resolves once every step line sent so far has left this process, or after
-// boundMs: the function's result waits for it, so the extension has its steps before the
-// runtime hands the response to Lambda (the runtime client posts it natively, ahead of
-// libuv's queued datagrams).
+// flush returns a promise that resolves once every step line sent so far has left this
+// process, or after boundMs; undefined when all have left already. The function's result
+// waits for it, so the extension has its steps before the runtime hands the response to
+// Lambda (the runtime client posts it natively, ahead of anything libuv has queued). It
+// never throws.
 function flush(boundMs) {
-  if (pending <= 0) return Promise.resolve();
+  try {
+    if (pending <= 0 || !transport || !transport.unsent()) return undefined;
+  } catch (_) {
+    return undefined;
+  }
   return new Promise((resolve) => {
     const t = setTimeout(resolve, boundMs);
     if (t.unref) t.unref();
@@ -40,26 +46,62 @@ function line(s) {
   });
 }
 
+// udp sends on a socket connected to host:port. Connected, socket.send hands the datagram
+// to the kernel before it returns (no address lookup, no libuv queue unless the socket
+// buffer is full), so a result has nothing to wait for. Lines sent while it connects (the
+// first invocation's) wait in a queue.
+function udp(host, port) {
+  const dgram = require('node:dgram');
+  const socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  socket.on('error', () => {}); // a lost step line must never become a crash
+  socket.unref();
+  let queue = []; // null once connected (or failed to)
+  let connected = false;
+  socket.connect(port, host, (err) => {
+    const q = queue;
+    queue = null;
+    connected = !err;
+    for (const buf of q) {
+      if (connected) socket.send(buf, sent);
+      else sent(); // lost, as an unanswered datagram would be
+    }
+  });
+  return {
+    send(text) {
+      if (queue === null && !connected) return;
+      pending++;
+      const buf = Buffer.from(text);
+      if (queue) queue.push(buf);
+      else socket.send(buf, sent);
+    },
+    // unsent tells whether a line is still in this process: queued here or by libuv.
+    unsent() {
+      if (queue) return queue.length > 0;
+      return typeof socket.getSendQueueCount !== 'function' || socket.getSendQueueCount() > 0;
+    },
+  };
+}
+
+// stdout writes are synchronous for files and pipes on Linux: nothing is left to wait for.
+const stdout = { send: (text) => process.stdout.write(text + '\n'), unsent: () => false };
+
 function pickTransport() {
   const addr = process.env.BODYTRACE_STEPS_ADDR;
   const m = addr && /^\[?([^\]]*)\]?:(\d+)$/.exec(addr);
   if (m) {
     try {
-      const dgram = require('node:dgram');
-      const host = m[1];
-      const port = Number(m[2]);
-      const socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
-      socket.on('error', () => {}); // a lost step line must never become a crash
-      socket.unref();
-      return {
-        send: (text) => {
-          pending++;
-          socket.send(Buffer.from(text), port, host, sent);
-        },
-      };
+      return udp(m[1], Number(m[2]));
     } catch (_) { /* fall back to stdout */ }
   }
-  return { send: (text) => process.stdout.write(text + '\n') };
+  return stdout;
+}
+
+// prepare picks the transport ahead of the first line, so the socket connects while the
+// first invocation runs. It never throws.
+function prepare() {
+  try {
+    if (!transport) transport = pickTransport();
+  } catch (_) { /* emit tries again */ }
 }
 
 // emit sends one step; it never throws.
@@ -70,4 +112,4 @@ function emit(step) {
   } catch (_) { /* never break the function */ }
 }
 
-module.exports = { emit, flush, line, MARKER, _reset: () => { transport = undefined; pending = 0; waiters = []; } };
+module.exports = { emit, flush, prepare, line, MARKER, _reset: () => { transport = undefined; pending = 0; waiters = []; } };

@@ -4,7 +4,7 @@
 // layer, a streaming handler) to record what it returned.
 
 const { AsyncLocalStorage } = require('node:async_hooks');
-const { emit, flush } = require('./emit.cjs');
+const { emit, flush, prepare } = require('./emit.cjs');
 
 // FLUSH_BOUND_MS bounds how long a result waits for its step lines to leave the process.
 const FLUSH_BOUND_MS = 5;
@@ -34,6 +34,7 @@ class Invocation {
     this.wrapper = undefined; // name of the known wrapper around the handler (sentry), if any
     this.handlerSeen = false; // a "handler" step was reported
     this.calledBuffered = false; // a streaming handler was called as a buffered one
+    prepare(); // the first one opens the step transport while the handler runs
   }
 
   emit(step) {
@@ -167,14 +168,25 @@ function reporter(stage, fn, opts = {}) {
       }
       try {
         if (out && typeof out.then === 'function') {
-          out.then((v) => finish(true, v), (e) => finish(false, e));
-          if (opts.flush) {
-            // The outermost layer hands its result to the runtime only once the steps
-            // above have been sent (bounded): same value, same rejection.
-            return out.then(
-              (v) => flush(FLUSH_BOUND_MS).then(() => v),
-              (e) => flush(FLUSH_BOUND_MS).then(() => { throw e; }));
+          if (!opts.flush) {
+            out.then((v) => finish(true, v), (e) => finish(false, e));
+            return out;
           }
+          // The outermost layer hands its result to the runtime only once the steps it
+          // reported have left the process (bounded): same value, same rejection. They
+          // usually have, and the result goes on without a timer or another promise.
+          return out.then(
+            (v) => {
+              finish(true, v);
+              const sending = flush(FLUSH_BOUND_MS);
+              return sending ? sending.then(() => v) : v;
+            },
+            (e) => {
+              finish(false, e);
+              const sending = flush(FLUSH_BOUND_MS);
+              if (sending) return sending.then(() => { throw e; });
+              throw e;
+            });
         }
       } catch (_) { /* the result is returned untouched either way */ }
       return out;

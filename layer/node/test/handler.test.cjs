@@ -81,3 +81,52 @@ test('datagrams to BODYTRACE_STEPS_ADDR instead of stdout', async () => {
   assert.strictEqual(out, '');
   assert.deepStrictEqual(got, ['@bodytrace/step {"v":1,"rid":"u1","seq":0,"stage":"handler","phase":"out","bytes":2,"kind":"http","status":200}']);
 });
+
+// udpRun runs script (after RIC) with the helper preloaded and BODYTRACE_STEPS_ADDR set to
+// port, and returns the child's stdout and exit status.
+async function udpRun(port, script) {
+  const { spawn } = require('node:child_process');
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const path = require('node:path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bodytrace-node-'));
+  fs.writeFileSync(path.join(dir, 'index.js'), 'exports.handler = async (e) => ({ statusCode: 200, body: "x".repeat(e.n) });');
+  fs.writeFileSync(path.join(dir, 'main.cjs'), RIC + script);
+  const child = spawn(process.execPath, ['--require', require('./helpers.cjs').HELPER, 'main.cjs'], {
+    cwd: dir, env: { PATH: process.env.PATH, _HANDLER: 'index.handler', BODYTRACE_STEPS_ADDR: `127.0.0.1:${port}` },
+  });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  const status = await new Promise((resolve) => child.on('close', resolve));
+  fs.rmSync(dir, { recursive: true, force: true });
+  return { out, status };
+}
+
+// Each invocation after the first sends on the connected socket, with no wait.
+const THREE = `const h = loadHandler();
+  h({ n: 1 }, ctx('c1')).then(() => h({ n: 2 }, ctx('c2'))).then(() => h({ n: 3 }, ctx('c3')))
+    .then((v) => { console.log('last', v.body); setTimeout(() => {}, 50); });`;
+
+test('datagrams: every invocation\'s step arrives, in order', async () => {
+  const dgram = require('node:dgram');
+  const sock = dgram.createSocket('udp4');
+  const got = [];
+  sock.on('message', (m) => got.push(JSON.parse(m.toString().slice(16))));
+  await new Promise((resolve) => sock.bind(0, '127.0.0.1', resolve));
+  const r = await udpRun(sock.address().port, THREE);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  sock.close();
+  assert.strictEqual(r.out, 'last xxx\n');
+  assert.deepStrictEqual(got.map((s) => [s.rid, s.bytes]), [['c1', 1], ['c2', 2], ['c3', 3]]);
+});
+
+test('datagrams: nobody listening, the function still answers and prints no step', async () => {
+  const dgram = require('node:dgram');
+  const sock = dgram.createSocket('udp4');
+  await new Promise((resolve) => sock.bind(0, '127.0.0.1', resolve));
+  const port = sock.address().port;
+  await new Promise((resolve) => sock.close(resolve)); // a port nobody listens on now
+  const r = await udpRun(port, THREE);
+  assert.strictEqual(r.status, 0);
+  assert.strictEqual(r.out, 'last xxx\n');
+});
