@@ -107,8 +107,13 @@ type collector struct {
 }
 
 func newCollector(t *testing.T, statuses ...int) (*collector, *httptest.Server) {
+	return newCollectorWith(t, nil, statuses...)
+}
+
+// newCollectorWith lets configure change the server before it starts.
+func newCollectorWith(t *testing.T, configure func(*http.Server), statuses ...int) (*collector, *httptest.Server) {
 	c := &collector{statuses: statuses, got: make(chan *http.Request, 16), bodies: make(chan []byte, 16)}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := int(c.calls.Add(1)) - 1
 		var body io.Reader = r.Body
 		if r.Header.Get("Content-Encoding") == "gzip" {
@@ -143,6 +148,10 @@ func newCollector(t *testing.T, statuses ...int) (*collector, *httptest.Server) 
 		}
 		w.WriteHeader(code)
 	}))
+	if configure != nil {
+		configure(srv.Config)
+	}
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return c, srv
 }
@@ -287,12 +296,13 @@ func mustDecode(t *testing.T, b []byte) *coltracepb.ExportTraceServiceRequest {
 // TestWarmReusesTheConnection: Warm opens the connection the first export then uses.
 func TestWarmReusesTheConnection(t *testing.T) {
 	var conns atomic.Int32
-	_, srv := newCollector(t)
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
+	_, srv := newCollectorWith(t, func(s *http.Server) {
+		s.ConnState = func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				conns.Add(1)
+			}
 		}
-	}
+	})
 	c := NewClient(Endpoint{Protocol: HTTPProtobuf, URL: srv.URL, Timeout: time.Second}, 0)
 	c.Warm(context.Background())
 	if _, err := c.Send(context.Background(), bytes.Repeat([]byte{0x0a, 0}, 3)); err != nil {
