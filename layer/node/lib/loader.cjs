@@ -21,6 +21,9 @@ function reporting() {
   if (core) return core;
   core = { ...require('./invocation.cjs'), streams: require('./streams.cjs'), measure: require('./measure.cjs') };
   try { require('./writes.cjs').install(); } catch (_) { /* writes are simply not observed */ }
+  // Open the step transport now, during init: its socket connects while the runtime client
+  // waits for its first event, instead of holding the first invocation's result.
+  require('./emit.cjs').prepare();
   return core;
 }
 
