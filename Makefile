@@ -38,8 +38,9 @@ layer:
 demo: tools layer
 	scripts/demo.sh
 
-## bench: the benchmark suite, side by side: A no extension, B bodytrace, C $$BENCH_PEER
-## (an other extension's binary, with BENCH_PEER_ENV) -> BENCHMARKS.md (builds the layer).
+## bench: the benchmark suite, side by side: A no extension, B bodytrace, S bodytrace without a
+## backend, N a null Go extension (cold starts), C $$BENCH_PEER (an other extension's binary,
+## with BENCH_PEER_ENV) -> BENCHMARKS.md (builds the layer).
 bench: tools
 	go run ./scripts/bench
 
