@@ -271,7 +271,13 @@ func TestGoStepsNoLayer(t *testing.T) {
 					t.Fatalf("invoke %d: caller got %.200s (%v), want 200 and a %d-byte body", i, got, err, want)
 				}
 			}
+			// The emulator relays its START lines with the function's output, on its own
+			// schedule: wait, bounded, for both.
 			ids := requestIDs(l.Log.String())
+			for deadline := time.Now().Add(10 * time.Second); len(ids) < len(sizes) && time.Now().Before(deadline); {
+				time.Sleep(20 * time.Millisecond)
+				ids = requestIDs(l.Log.String())
+			}
 			if len(ids) != len(sizes) {
 				t.Fatalf("emulator started %v", ids)
 			}
