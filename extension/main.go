@@ -228,12 +228,22 @@ func newExporter(cfg config.Config, log *slog.Logger) *export.Exporter {
 	if cfg.Metrics {
 		ecfg.Metrics = os.Stdout
 	}
-	reported := map[string]bool{} // the general variables serve both signals: report once
+	var sigs []otlp.Signal
 	if cfg.OTLP {
-		ecfg.OTLP = otlpEndpoint(otlp.Traces, reported, log)
+		sigs = append(sigs, otlp.Traces)
 	}
 	if cfg.OTLPMetrics {
-		ecfg.OTLPMetrics = otlpEndpoint(otlp.Metrics, reported, log)
+		sigs = append(sigs, otlp.Metrics)
+	}
+	eps, problems := otlp.FromEnv(os.Getenv, cfg.Protocol, sigs...)
+	for _, p := range problems {
+		log.Warn("config", "problem", p)
+	}
+	if ep, ok := eps[otlp.Traces]; ok {
+		ecfg.OTLP = &ep
+	}
+	if ep, ok := eps[otlp.Metrics]; ok {
+		ecfg.OTLPMetrics = &ep
 	}
 	ecfg.ParentBased = cfg.ParentBased
 	ratio := cfg.SampleHealthy
@@ -245,22 +255,6 @@ func newExporter(cfg config.Config, log *slog.Logger) *export.Exporter {
 		exp, _ = export.New(export.Config{Summary: os.Stdout, Function: ecfg.Function})
 	}
 	return exp
-}
-
-// otlpEndpoint reads a signal's OTLP endpoint from OTEL_EXPORTER_OTLP_*; nil when none is
-// usable (the configuration has said why).
-func otlpEndpoint(sig otlp.Signal, reported map[string]bool, log *slog.Logger) *otlp.Endpoint {
-	ep, ok, problems := otlp.FromEnv(os.Getenv, sig)
-	for _, p := range problems {
-		if !reported[p] {
-			reported[p] = true
-			log.Warn("config", "problem", p)
-		}
-	}
-	if !ok {
-		return nil
-	}
-	return &ep
 }
 
 // writeReady leaves this process's pid where the exec wrapper looks before it points the

@@ -29,7 +29,9 @@ func TestFromEnv(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		env      map[string]string
+		protocol string // as the configuration read it; HTTPProtobuf when empty
 		sig      Signal
+		also     Signal // another signal resolved in the same call, when set
 		url      string
 		ok       bool
 		headers  map[string]string
@@ -37,7 +39,7 @@ func TestFromEnv(t *testing.T) {
 		gzip     bool
 		problems []string // substrings, one per expected problem
 	}{
-		{name: "none", env: map[string]string{}, sig: Traces, ok: false, timeout: DefaultTimeout},
+		{name: "none", env: map[string]string{}, sig: Traces, ok: false}, // no endpoint at all
 		{name: "general gets the signal path", sig: Traces, ok: true, timeout: DefaultTimeout,
 			env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318/"}, url: "http://127.0.0.1:4318/v1/traces"},
 		{name: "general with a base path, metrics", sig: Metrics, ok: true, timeout: DefaultTimeout,
@@ -46,24 +48,31 @@ func TestFromEnv(t *testing.T) {
 			env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://a:1", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://b:2/custom"}, url: "http://b:2/custom"},
 		{name: "invalid signal endpoint falls back to the general one", sig: Traces, ok: true, timeout: DefaultTimeout,
 			env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://a:1", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "b:2"}, url: "http://a:1/v1/traces"},
-		{name: "grpc takes host and scheme", sig: Traces, ok: true, timeout: DefaultTimeout,
-			env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317/ignored", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"},
+		{name: "grpc takes host and scheme", sig: Traces, protocol: GRPC, ok: true, timeout: DefaultTimeout,
+			env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317/ignored"},
 			url: "http://127.0.0.1:4317/opentelemetry.proto.collector.trace.v1.TraceService/Export"},
 		{name: "headers, signal wins, values decoded", sig: Traces, ok: true, timeout: 250 * time.Millisecond, gzip: true,
 			env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://a:1",
 				"OTEL_EXPORTER_OTLP_HEADERS": "x-api-key=general, team = a%20b ", "OTEL_EXPORTER_OTLP_TRACES_HEADERS": "x-api-key=traces",
 				"OTEL_EXPORTER_OTLP_TIMEOUT": "250", "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION": "gzip"},
 			url: "http://a:1/v1/traces", headers: map[string]string{"x-api-key": "traces", "team": "a b"}},
-		{name: "invalid values named with their fix", sig: Traces, ok: true, timeout: DefaultTimeout,
-			env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://a:1", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
+		// Both signals read the general variables: each problem is reported once. (An invalid
+		// protocol is the configuration's to report: internal/config.)
+		{name: "invalid values named with their fix, once", sig: Traces, also: Metrics, ok: true, timeout: DefaultTimeout,
+			env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://a:1",
 				"OTEL_EXPORTER_OTLP_HEADERS": "secretvalue", "OTEL_EXPORTER_OTLP_TIMEOUT": "10s",
 				"OTEL_EXPORTER_OTLP_COMPRESSION": "zstd", "OTEL_EXPORTER_OTLP_CERTIFICATE": "/nonexistent/ca.pem"},
 			url: "http://a:1/v1/traces", headers: map[string]string{},
-			problems: []string{`OTEL_EXPORTER_OTLP_PROTOCOL="http/json"`, "OTEL_EXPORTER_OTLP_HEADERS has an entry that is not key=value",
+			problems: []string{"OTEL_EXPORTER_OTLP_HEADERS has an entry that is not key=value",
 				`OTEL_EXPORTER_OTLP_TIMEOUT="10s"`, `OTEL_EXPORTER_OTLP_COMPRESSION="zstd"`, `OTEL_EXPORTER_OTLP_CERTIFICATE="/nonexistent/ca.pem"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ep, ok, problems := FromEnv(env(tc.env), tc.sig)
+			sigs := []Signal{tc.sig}
+			if tc.also != "" {
+				sigs = append(sigs, tc.also)
+			}
+			eps, problems := FromEnv(env(tc.env), tc.protocol, sigs...)
+			ep, ok := eps[tc.sig]
 			if ok != tc.ok || ep.URL != tc.url || ep.Timeout != tc.timeout || ep.Gzip != tc.gzip {
 				t.Fatalf("got ok=%v url=%q timeout=%v gzip=%v, want %v %q %v %v", ok, ep.URL, ep.Timeout, ep.Gzip, tc.ok, tc.url, tc.timeout, tc.gzip)
 			}

@@ -47,20 +47,36 @@ type Endpoint struct {
 // DefaultTimeout is OTEL_EXPORTER_OTLP_TIMEOUT's default.
 const DefaultTimeout = 10 * time.Second
 
-// FromEnv resolves sig's endpoint from the OTEL_EXPORTER_OTLP_* variables as the OTLP
-// exporter specification reads them: the signal's own variable first, then the general
-// one. ok is false when no usable endpoint is set. Invalid values are reported in problems,
-// each naming the variable and what it accepts, and replaced by their defaults.
-func FromEnv(getenv func(string) string, sig Signal) (ep Endpoint, ok bool, problems []string) {
+// FromEnv resolves the endpoints of sigs from the OTEL_EXPORTER_OTLP_* variables as the
+// OTLP exporter specification reads them: each signal's own variable first, then the
+// general one. protocol is HTTPProtobuf or GRPC, as the configuration read it (it reports
+// an invalid one). The map holds the signals with a usable endpoint. Invalid values are
+// reported in problems, each naming the variable and what it accepts, once even when a
+// general variable serves several signals, and replaced by their defaults.
+func FromEnv(getenv func(string) string, protocol string, sigs ...Signal) (map[Signal]Endpoint, []string) {
+	eps := map[Signal]Endpoint{}
+	var problems []string
+	seen := map[string]bool{}
+	for _, sig := range sigs {
+		ep, ok, ps := fromEnv(getenv, protocol, sig)
+		if ok {
+			eps[sig] = ep
+		}
+		for _, p := range ps {
+			if !seen[p] {
+				seen[p] = true
+				problems = append(problems, p)
+			}
+		}
+	}
+	return eps, problems
+}
+
+func fromEnv(getenv func(string) string, protocol string, sig Signal) (ep Endpoint, ok bool, problems []string) {
 	r := envReader{getenv: getenv, prefix: "OTEL_EXPORTER_OTLP_" + strings.ToUpper(string(sig)) + "_"}
 	ep.Protocol = HTTPProtobuf
-	if name, v := r.lookup("PROTOCOL"); v != "" {
-		switch v {
-		case HTTPProtobuf, GRPC:
-			ep.Protocol = v
-		default:
-			r.problem("%s=%q is not a supported OTLP protocol: use http/protobuf or grpc; using http/protobuf", name, v)
-		}
+	if protocol == GRPC {
+		ep.Protocol = GRPC
 	}
 	ep.URL, ok = r.endpoint(sig, ep.Protocol)
 	ep.Headers = r.headers()
