@@ -51,10 +51,7 @@ func (e *Exporter) count(r *invocation.Record, v invocation.Verdict) {
 	if r.Request != nil {
 		trigger = string(r.Request.Trigger)
 	}
-	if e.metrics != nil {
-		e.metrics.count(trigger, v)
-	}
-	if e.cfg.Metrics == nil {
+	if e.cfg.Metrics == nil && e.metrics == nil {
 		return
 	}
 	e.mu.Lock()
@@ -119,7 +116,7 @@ func (e *Exporter) writeMetrics(ctx context.Context, force bool) error {
 	e.mu.Unlock()
 	var err error
 	if e.metrics != nil {
-		if err = e.metrics.flush(ctx); err != nil {
+		if err = e.metrics.flush(ctx, counts); err != nil {
 			err = fmt.Errorf("send metrics: %w", err)
 		}
 	}
