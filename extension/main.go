@@ -248,13 +248,7 @@ func newExporter(cfg config.Config, log *slog.Logger) *export.Exporter {
 	ecfg.ParentBased = cfg.ParentBased
 	ratio := cfg.SampleHealthy
 	ecfg.SampleHealthy = &ratio
-	exp, err := export.New(ecfg)
-	if err != nil {
-		// Never fail init over our own configuration: fall back to summary lines.
-		log.Warn("OTLP exporter not available; writing summary lines instead", "err", err)
-		exp, _ = export.New(export.Config{Summary: os.Stdout, Function: ecfg.Function})
-	}
-	return exp
+	return export.New(ecfg)
 }
 
 // writeReady leaves this process's pid where the exec wrapper looks before it points the

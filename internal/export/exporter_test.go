@@ -29,11 +29,8 @@ func newTestExporter(t *testing.T, remember int) (*Exporter, *tracetest.InMemory
 	t.Helper()
 	mem := tracetest.NewInMemoryExporter()
 	var buf bytes.Buffer
-	e, err := New(Config{SpanExporter: mem, Summary: &buf, Remember: remember,
+	e := New(Config{SpanExporter: mem, Summary: &buf, Remember: remember,
 		Function: Function{Name: "fn", Version: "$LATEST", Region: "us-east-1", MemoryMB: 128}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() { _ = e.Shutdown(context.Background()) })
 	return e, mem, &buf
 }
@@ -529,10 +526,7 @@ func TestSummaryLine(t *testing.T) {
 
 func TestSummaryOnly(t *testing.T) {
 	var buf bytes.Buffer
-	e, err := New(Config{Summary: &buf})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := New(Config{Summary: &buf})
 	r := invocation.Record{RequestID: "req-x", Started: t0, Observed: invocation.Observed{Telemetry: true}}
 	if id := e.Export(r); id != "" {
 		t.Errorf("Export without a tracer returned trace id %q", id)
@@ -568,10 +562,7 @@ func BenchmarkExport(b *testing.B) {
 			if tc.summary {
 				cfg.Summary = io.Discard
 			}
-			e, err := New(cfg)
-			if err != nil {
-				b.Fatal(err)
-			}
+			e := New(cfg)
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {

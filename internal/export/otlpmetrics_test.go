@@ -29,10 +29,7 @@ func (m *memMetrics) send(_ context.Context, msg []byte) error {
 func TestOTLPMetricsCountEveryInvocation(t *testing.T) {
 	mm := &memMetrics{}
 	zero := 0.0
-	e, err := New(Config{SpanExporter: tracetest.NewInMemoryExporter(), SendMetrics: mm.send, SampleHealthy: &zero})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := New(Config{SpanExporter: tracetest.NewInMemoryExporter(), SendMetrics: mm.send, SampleHealthy: &zero})
 	for i := range 30 {
 		body := int64(10)
 		if i%3 == 0 {

@@ -25,10 +25,7 @@ func TestSamplingKeepsEveryLostBody(t *testing.T) {
 	mem := tracetest.NewInMemoryExporter()
 	var summary, metrics bytes.Buffer
 	ratio := 0.1
-	e, err := New(Config{SpanExporter: mem, Summary: &summary, Metrics: &metrics, SampleHealthy: &ratio, Function: Function{Name: "fn"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := New(Config{SpanExporter: mem, Summary: &summary, Metrics: &metrics, SampleHealthy: &ratio, Function: Function{Name: "fn"}})
 	const n = 2000
 	for i := range n {
 		body := int64(100)
@@ -96,7 +93,7 @@ func TestSamplingKeepsEveryLostBody(t *testing.T) {
 // flushes within the minute write nothing, and nothing counted is lost.
 func TestMetricsOncePerMinute(t *testing.T) {
 	var metrics bytes.Buffer
-	e, _ := New(Config{Metrics: &metrics})
+	e := New(Config{Metrics: &metrics})
 	e.metricsAt = time.Now().Add(-2 * metricsEvery)
 	e.Export(record("a", 0, ""))
 	_ = e.Flush(context.Background())
@@ -116,10 +113,7 @@ func TestMetricsOncePerMinute(t *testing.T) {
 // when parent-based sampling is asked for, never a lost body.
 func TestParentBasedOnlyForHealthy(t *testing.T) {
 	mem := tracetest.NewInMemoryExporter()
-	e, err := New(Config{SpanExporter: mem, ParentBased: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := New(Config{SpanExporter: mem, ParentBased: true})
 	unsampled := "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"
 	sampled := "00-4bf92f3577b34da6a3ce929d0e0e4737-00f067aa0ba902b7-01"
 	healthyUnsampled := e.Export(record("healthy-unsampled", 10, unsampled))
@@ -196,7 +190,7 @@ func validateEMF(t *testing.T, line string) {
 
 func TestEMFLinesFollowTheFormat(t *testing.T) {
 	var metrics bytes.Buffer
-	e, _ := New(Config{Metrics: &metrics, Function: Function{Name: "shop"}})
+	e := New(Config{Metrics: &metrics, Function: Function{Name: "shop"}})
 	e.Export(record("a", 0, ""))
 	e.Export(record("b", 10, ""))
 	r := record("c", 10, "")
