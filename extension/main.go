@@ -149,7 +149,7 @@ func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Lo
 	}
 	// The first export's connection is opened now, while the runtime initialises.
 	exp.Warm(cfg.FlushTimeout)
-	subscribeTelemetry(ctx, <-telemetryAddr, ext, loop, log)
+	subscribeTelemetry(ctx, <-telemetryAddr, runtimeAPI, ext, loop, log)
 	if err := loop.Run(ctx); err != nil {
 		// The event loop lost the Extensions API: say so to Lambda before exiting.
 		_ = ext.ExitError(context.Background(), "Extension.EventLoopFailed", err)
@@ -160,14 +160,14 @@ func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Lo
 
 // subscribeTelemetry starts the listener and subscribes; without telemetry bodytrace
 // carries on with the proxy alone.
-func subscribeTelemetry(ctx context.Context, addr string, ext *extapi.Client, loop *lifecycle.Loop, log *slog.Logger) {
+func subscribeTelemetry(ctx context.Context, addr, runtimeAPI string, ext *extapi.Client, loop *lifecycle.Loop, log *slog.Logger) {
 	ln, err := telemetry.Listen(addr, loop.Telemetry, log)
 	if err != nil {
 		log.Warn("telemetry listener not started", "addr", addr, "err", err)
 		return
 	}
 	client := &http.Client{Timeout: 2 * time.Second, Transport: ext.Transport()}
-	sub, err := telemetry.Subscribe(ctx, client, os.Getenv("AWS_LAMBDA_RUNTIME_API"), ext.ID(), ln.URI(),
+	sub, err := telemetry.Subscribe(ctx, client, runtimeAPI, ext.ID(), ln.URI(),
 		[]string{"platform", "function", "extension"}, telemetry.Buffering{})
 	switch {
 	case err != nil:
