@@ -33,9 +33,6 @@ func coldStarts(ctx context.Context, tools localrun.Tools, cfgs []config, n int)
 		progress("cold starts: round %d of %d", i+1, n)
 		for j := range cfgs {
 			c := cfgs[(i+j)%len(cfgs)]
-			if c.latencyOnly {
-				continue
-			}
 			for _, fn := range runtimes {
 				run, err := coldStart(ctx, tools, c, fn)
 				if err != nil {

@@ -148,26 +148,27 @@ func run(out string, n counts, micro bool) error {
 		r.PeerEnv = os.Getenv("BENCH_PEER_ENV")
 	}
 	r.Configs = cfgs
+	r.ColdConfigs = slices.DeleteFunc(slices.Clone(cfgs), func(c config) bool { return c.latencyOnly })
+	r.WarmConfigs = slices.DeleteFunc(slices.Clone(cfgs), func(c config) bool { return c.coldOnly })
 
 	ctx := context.Background()
-	if r.Cold, err = coldStarts(ctx, tools, cfgs, n.Cold); err != nil {
+	if r.Cold, err = coldStarts(ctx, tools, r.ColdConfigs, n.Cold); err != nil {
 		return err
 	}
-	warm := slices.DeleteFunc(slices.Clone(cfgs), func(c config) bool { return c.coldOnly })
-	if r.Buffered, err = latencyPhase(ctx, tools, warm, jaeger, "index.handler", []load{
+	if r.Buffered, err = latencyPhase(ctx, tools, r.WarmConfigs, jaeger, "index.handler", []load{
 		{Name: "1 KB", Bytes: 1024, N: n.KB},
 		{Name: "1 MB", Bytes: 1 << 20, N: n.MB},
 		{Name: "6 MB (6,000,000 B)", Bytes: 6_000_000, N: n.Six},
 	}); err != nil {
 		return err
 	}
-	if r.Streamed, err = latencyPhase(ctx, tools, warm, jaeger, "index.stream", []load{
+	if r.Streamed, err = latencyPhase(ctx, tools, r.WarmConfigs, jaeger, "index.stream", []load{
 		{Name: "1 MB", Bytes: 1 << 20, N: n.Stream1, Chunk: 16 << 10},
 		{Name: "50 MB", Bytes: 50 << 20, N: n.Stream50, Chunk: 16 << 10, TooLarge: true},
 	}); err != nil {
 		return err
 	}
-	if r.Cost, err = costPhase(ctx, tools, warm, jaeger, n.KB); err != nil {
+	if r.Cost, err = costPhase(ctx, tools, r.WarmConfigs, jaeger, n.KB); err != nil {
 		return err
 	}
 	r.Elapsed = time.Since(suiteStart)

@@ -16,13 +16,15 @@ func isNaN(v float64) bool { return math.IsNaN(v) }
 
 // report is everything the suite measured.
 type report struct {
-	Started       time.Time
-	Elapsed       time.Duration
-	Command       string
-	Machine       string
-	Counts        counts
-	Configs       []config
-	Peer, PeerEnv string
+	Started time.Time
+	Elapsed time.Duration
+	Command string
+	Machine string
+	Counts  counts
+	Configs []config
+	// ColdConfigs run the cold starts (all but S), WarmConfigs the warm phases (all but N).
+	ColdConfigs, WarmConfigs []config
+	Peer, PeerEnv            string
 
 	Layer    []layerSize
 	Packages []pkgSize
@@ -187,10 +189,7 @@ func (r *report) markdown() string {
 		p("| function | configuration | first invoke → response | emulator start → response | INIT START → extension registered (emulator log, 1 ms resolution) | main → /register done (bodytrace log) | /register done → first /next (bodytrace log) |")
 		p("|---|---|---|---|---|---|---|")
 		for _, rt := range []string{"node", "go"} {
-			for _, c := range r.Configs {
-				if c.latencyOnly {
-					continue
-				}
+			for _, c := range r.ColdConfigs {
 				p("| %s | %s | %s | %s | %s | %s | %s |", rt, c.Label,
 					r.cold(rt, c.Key, coldInvoke).medRange(), r.cold(rt, c.Key, coldTotal).medRange(),
 					r.cold(rt, c.Key, func(c coldRun) float64 { return c.InitToRegistered }).medRange(),
@@ -232,10 +231,7 @@ func (r *report) markdown() string {
 		p("|---|---|---|---|---|---|---|")
 		for _, ld := range ph.Loads {
 			a := r.lat(ph, ld.Name, "A").median()
-			for _, c := range r.Configs {
-				if c.coldOnly {
-					continue
-				}
+			for _, c := range r.WarmConfigs {
 				s := r.lat(ph, ld.Name, c.Key)
 				added := "–"
 				if c.Key != "A" {
@@ -277,8 +273,8 @@ func (r *report) markdown() string {
 		if ph == nil {
 			continue
 		}
-		for _, c := range r.Configs {
-			if c.noExt || c.coldOnly {
+		for _, c := range r.WarmConfigs {
+			if c.noExt {
 				continue
 			}
 			for _, ld := range ph.Loads {
@@ -300,8 +296,8 @@ func (r *report) markdown() string {
 		if ph == nil {
 			continue
 		}
-		for _, c := range r.Configs {
-			if c.noExt || c.coldOnly {
+		for _, c := range r.WarmConfigs {
+			if c.noExt {
 				continue
 			}
 			for _, ld := range ph.Loads {
