@@ -3,10 +3,11 @@ package config
 import (
 	"fmt"
 	"net"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bodytrace/bodytrace/internal/otlp"
 )
 
 // Config is the extension's configuration.
@@ -143,8 +144,7 @@ func (r reader) endpoint(name string) bool {
 	if v == "" {
 		return false
 	}
-	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if _, ok := otlp.ParseEndpoint(v); !ok {
 		r.problem("%s=%q is not an OTLP endpoint: use an http:// or https:// URL such as http://127.0.0.1:4318; writing summary lines to the log instead", name, v)
 		return false
 	}

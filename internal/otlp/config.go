@@ -3,6 +3,7 @@ package otlp
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -133,8 +134,8 @@ func (r *envReader) endpoint(sig Signal, protocol string) (string, bool) {
 		if v == "" {
 			continue
 		}
-		u, err := url.Parse(v)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		u, ok := ParseEndpoint(v)
+		if !ok {
 			continue // reported by the configuration, which then writes summary lines
 		}
 		switch {
@@ -146,6 +147,15 @@ func (r *envReader) endpoint(sig Signal, protocol string) (string, bool) {
 		return u.String(), true
 	}
 	return "", false
+}
+
+// ParseEndpoint parses an OTLP endpoint: an http:// or https:// URL with a host.
+func ParseEndpoint(v string) (*url.URL, bool) {
+	u, err := url.Parse(strings.TrimSpace(v))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, false
+	}
+	return u, true
 }
 
 func grpcPath(sig Signal) string {
@@ -207,8 +217,11 @@ func (r *envReader) tls() *tls.Config {
 	if ca != "" {
 		pem, err := os.ReadFile(ca)
 		pool := x509.NewCertPool()
-		if err != nil || !pool.AppendCertsFromPEM(pem) {
-			r.problem("%s=%q: cannot read PEM certificates from it (%v); using the system's roots", caName, ca, errOrEmpty(err))
+		if err == nil && !pool.AppendCertsFromPEM(pem) {
+			err = errors.New("no certificate found")
+		}
+		if err != nil {
+			r.problem("%s=%q: cannot read PEM certificates from it (%v); using the system's roots", caName, ca, err)
 		} else {
 			cfg.RootCAs = pool
 		}
@@ -222,11 +235,4 @@ func (r *envReader) tls() *tls.Config {
 		}
 	}
 	return cfg
-}
-
-func errOrEmpty(err error) error {
-	if err == nil {
-		return fmt.Errorf("no certificate found")
-	}
-	return err
 }
