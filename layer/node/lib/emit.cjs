@@ -96,8 +96,8 @@ function pickTransport() {
   return stdout;
 }
 
-// prepare picks the transport ahead of the first line, so the socket connects while the
-// first invocation runs. It never throws.
+// prepare picks the transport ahead of the first line (loader.reporting, at handler load),
+// so the socket connects before the first invocation. It never throws.
 function prepare() {
   try {
     if (!transport) transport = pickTransport();

@@ -4,7 +4,7 @@
 // layer, a streaming handler) to record what it returned.
 
 const { AsyncLocalStorage } = require('node:async_hooks');
-const { emit, flush, prepare } = require('./emit.cjs');
+const { emit, flush } = require('./emit.cjs');
 
 // FLUSH_BOUND_MS bounds how long a result waits for its step lines to leave the process.
 const FLUSH_BOUND_MS = 5;
@@ -34,7 +34,6 @@ class Invocation {
     this.wrapper = undefined; // name of the known wrapper around the handler (sentry), if any
     this.handlerSeen = false; // a "handler" step was reported
     this.calledBuffered = false; // a streaming handler was called as a buffered one
-    prepare(); // the first one opens the step transport while the handler runs
   }
 
   emit(step) {
