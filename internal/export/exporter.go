@@ -260,7 +260,12 @@ type countingExporter struct {
 
 func (c *countingExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
 	err := c.SpanExporter.ExportSpans(ctx, spans)
-	if err != nil {
+	var rejected *otlp.RejectedError
+	switch {
+	case errors.As(err, &rejected):
+		// A partial success: the collector kept the rest.
+		c.dropped.Add(rejected.Rejected)
+	case err != nil:
 		c.dropped.Add(int64(len(spans)))
 	}
 	return err

@@ -584,3 +584,24 @@ func (discard) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) err
 	return nil
 }
 func (discard) Shutdown(context.Context) error { return nil }
+
+// rejecting stands in for a collector's partial success: it keeps all but two spans.
+type rejecting struct{}
+
+func (rejecting) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) error {
+	return &otlp.RejectedError{Rejected: 2, Sent: len(spans)}
+}
+func (rejecting) Shutdown(context.Context) error { return nil }
+
+// TestDroppedCountsRejectedSpans: a partial success counts the spans the collector
+// rejected as dropped, not every span of the request.
+func TestDroppedCountsRejectedSpans(t *testing.T) {
+	e := New(Config{SpanExporter: rejecting{}})
+	e.Export(bufferedRecord("r1", 1024))
+	if err := e.Flush(context.Background()); err == nil {
+		t.Fatal("a partial success did not fail the flush")
+	}
+	if got := e.Dropped(); got != 2 {
+		t.Fatalf("Dropped() = %d after a request with 2 spans rejected", got)
+	}
+}
