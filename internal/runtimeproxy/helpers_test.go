@@ -205,6 +205,18 @@ func (m rawMessage) names() []string {
 	return out
 }
 
+// readFields reads header or trailer lines as sent, up to the blank line that ends them.
+func readFields(tp *textproto.Reader) ([]string, error) {
+	var lines []string
+	for {
+		l, err := tp.ReadLine()
+		if err != nil || l == "" {
+			return lines, err
+		}
+		lines = append(lines, l)
+	}
+}
+
 // readRaw reads one message (request or response) from br without any of
 // net/http's normalisation: duplicated headers stay duplicated.
 func readRaw(br *bufio.Reader, noBody bool) (rawMessage, error) {
@@ -214,15 +226,8 @@ func readRaw(br *bufio.Reader, noBody bool) (rawMessage, error) {
 	if m.startLine, err = tp.ReadLine(); err != nil {
 		return m, err
 	}
-	for {
-		l, err := tp.ReadLine()
-		if err != nil {
-			return m, err
-		}
-		if l == "" {
-			break
-		}
-		m.lines = append(m.lines, l)
+	if m.lines, err = readFields(tp); err != nil {
+		return m, err
 	}
 	if noBody {
 		return m, nil
@@ -232,15 +237,8 @@ func readRaw(br *bufio.Reader, noBody bool) (rawMessage, error) {
 		if m.body, err = io.ReadAll(httputil.NewChunkedReader(br)); err != nil {
 			return m, err
 		}
-		for {
-			l, err := tp.ReadLine()
-			if err != nil {
-				return m, err
-			}
-			if l == "" {
-				break
-			}
-			m.trailers = append(m.trailers, l)
+		if m.trailers, err = readFields(tp); err != nil {
+			return m, err
 		}
 	case m.get("Content-Length") != "":
 		n, err := strconv.Atoi(m.get("Content-Length"))
