@@ -28,8 +28,20 @@ import (
 
 // Tools are the installed real parts.
 type Tools struct {
-	RIE, Jaeger, RIC string // binaries and the aws-lambda-ric package folder
+	RIE, Jaeger, RIC string // binaries and the aws-lambda-ric package folder (3.x, the machine's Node)
+	// Nodes are the Node.js runtimes Lambda runs today, by major version ("22", "24"), each
+	// with the aws-lambda-ric 4.x built for it (scripts/install-node-runtimes.sh).
+	Nodes map[string]NodeRuntime
 }
+
+// NodeRuntime is one installed Node.js version with its runtime client.
+type NodeRuntime struct {
+	Dir string // the Node.js package folder (bin/node), mounted at /var/lang as on Lambda
+	RIC string // the aws-lambda-ric package folder, mounted at /var/runtime
+}
+
+// NodeVersions are the Node.js majors of Lambda's current runtimes (nodejs22.x, nodejs24.x).
+var NodeVersions = []string{"22", "24"}
 
 // Root is the repository's root folder.
 func Root() string {
@@ -49,7 +61,15 @@ func FindTools() (Tools, error) {
 		Jaeger: filepath.Join(cache, "bin", "jaeger"),
 		RIC:    filepath.Join(cache, "node", "node_modules", "aws-lambda-ric"),
 	}
-	for _, p := range []string{t.RIE, t.Jaeger, filepath.Join(t.RIC, "bin", "index.mjs")} {
+	need := []string{t.RIE, t.Jaeger, filepath.Join(t.RIC, "bin", "index.mjs")}
+	t.Nodes = map[string]NodeRuntime{}
+	for _, major := range NodeVersions {
+		dir := filepath.Join(cache, "node-runtimes", major)
+		n := NodeRuntime{Dir: filepath.Join(dir, "node"), RIC: filepath.Join(dir, "ric", "node_modules", "aws-lambda-ric")}
+		t.Nodes[major] = n
+		need = append(need, filepath.Join(n.Dir, "bin", "node"), filepath.Join(n.RIC, "index.mjs"))
+	}
+	for _, p := range need {
 		if _, err := os.Stat(p); err != nil {
 			return t, fmt.Errorf("%s is missing: run `make tools`", p)
 		}
@@ -339,6 +359,10 @@ type Function struct {
 	Dir string
 	// NodeModules, when set, is a node_modules folder mounted at /var/task/node_modules.
 	NodeModules string
+	// Node is the Node.js major version to run ("22" or "24", with aws-lambda-ric 4.x, as
+	// Lambda's nodejs22.x and nodejs24.x do); empty runs the machine's Node with
+	// aws-lambda-ric 3.x.
+	Node string
 }
 
 // Lambda is a running emulator with bodytrace and a function.
@@ -395,6 +419,8 @@ mount --bind "$E2E_RIC" /opt/ric
 mount -t tmpfs -o mode=0755 tmpfs /var
 mkdir -p /var/task
 mount --bind "$E2E_TASK" /var/task
+# Lambda's managed Node.js runtimes keep Node in /var/lang and the runtime client in /var/runtime.
+if [ -n "$E2E_NODE_DIR" ]; then mkdir -p /var/lang /var/runtime; mount --bind "$E2E_NODE_DIR" /var/lang; mount --bind "$E2E_NODE_RIC" /var/runtime; fi
 if [ -n "$E2E_NODE_MODULES" ]; then mount --bind "$E2E_NODE_MODULES" /var/task/node_modules; fi
 cd /var/task
 exec "$E2E_RIE" --runtime-interface-emulator-address "127.0.0.1:$E2E_INVOKE_PORT" --runtime-api-address "127.0.0.1:$E2E_API_PORT" "$@"
@@ -426,7 +452,7 @@ func launch(task string, tools Tools, art Artifacts, fn Function, env []string) 
 		if dir == "" {
 			dir = art.NodeExample
 		}
-		err = copyDir(dir, task)
+		err = errors.Join(copyDir(dir, task), os.WriteFile(filepath.Join(task, "bootstrap"), []byte(nodeBootstrap), 0o755))
 		if fn.NodeModules != "" {
 			err = errors.Join(err, os.MkdirAll(filepath.Join(task, "node_modules"), 0o755))
 		}
@@ -437,6 +463,13 @@ func launch(task string, tools Tools, art Artifacts, fn Function, env []string) 
 	}
 	if err != nil {
 		return nil, err
+	}
+	var node NodeRuntime
+	if fn.Node != "" {
+		var ok bool
+		if node, ok = tools.Nodes[fn.Node]; !ok {
+			return nil, fmt.Errorf("no Node.js %s runtime installed (have %v): run `make tools`", fn.Node, NodeVersions)
+		}
 	}
 	invokePort, err1 := FreePort()
 	apiPort, err2 := FreePort()
@@ -458,9 +491,9 @@ func launch(task string, tools Tools, art Artifacts, fn Function, env []string) 
 	cmd.Env = append(os.Environ(),
 		"E2E_EXT="+extPath, "E2E_WRAPPER="+art.Wrapper, "E2E_RIC="+tools.RIC, "E2E_TASK="+task, "E2E_RIE="+tools.RIE,
 		"E2E_NODE_HELPER="+art.NodeHelper, "E2E_NODE_MODULES="+fn.NodeModules,
+		"E2E_NODE_DIR="+node.Dir, "E2E_NODE_RIC="+node.RIC,
 		"E2E_INVOKE_PORT="+strconv.Itoa(invokePort), "E2E_API_PORT="+strconv.Itoa(apiPort),
 		"_HANDLER="+fn.Handler,
-		"RIC_DIR=/opt/ric",
 		"BODYTRACE_PROXY_PORT="+strconv.Itoa(proxyPort),
 		"BODYTRACE_STEPS_PORT="+strconv.Itoa(stepsPort),
 		"AWS_LAMBDA_FUNCTION_NAME=e2e-"+fn.Runtime,
@@ -658,4 +691,25 @@ processors:
 exporters:
   jaeger_storage_exporter:
     trace_storage: memstore
+`
+
+// nodeBootstrap starts the Node.js runtime client the way Lambda's managed Node.js runtime
+// does, through $AWS_LAMBDA_EXEC_WRAPPER when it is set (the emulator never runs the
+// wrapper itself): /var/lang/bin/node /var/runtime/index.mjs for nodejs22.x and 24.x,
+// else the machine's Node with aws-lambda-ric 3.x at /opt/ric. The emulator's classic mode
+// passes the handler as the last argument and sets _HANDLER; Managed Instances mode runs
+// this with no arguments and _HANDLER only.
+const nodeBootstrap = `#!/bin/bash
+set -euo pipefail
+if [[ -x /var/lang/bin/node ]]; then
+  node=/var/lang/bin/node entry=/var/runtime/index.mjs
+else
+  node="$(command -v node)" entry=/opt/ric/bin/index.mjs
+fi
+handler="${_HANDLER:-}"
+if [[ -z "$handler" && $# -gt 0 ]]; then handler="${!#}"; fi
+if [[ -n "${AWS_LAMBDA_EXEC_WRAPPER:-}" ]]; then
+  exec "$AWS_LAMBDA_EXEC_WRAPPER" "$node" "$entry" "$handler"
+fi
+exec "$node" "$entry" "$handler"
 `
