@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export BODYTRACE_CACHE ?= $(HOME)/.cache/bodytrace
 
-.PHONY: all test unit e2e tools layer demo bench fuzz vet clean
+.PHONY: all test test-repeat unit e2e tools layer demo bench fuzz vet clean
 
 all: test
 
@@ -11,6 +11,12 @@ all: test
 test: tools vet
 	go test -race -count=1 ./...
 	@if [ -d layer/node/test ]; then node --test layer/node/test/; fi
+
+## test-repeat: run the end-to-end package N times (default 10) and print the pass count;
+## BUSY=1 keeps every core busy with a CPU burner meanwhile.
+N ?= 10
+test-repeat: tools
+	scripts/test-repeat.sh $(N)
 
 ## unit: the tests that need nothing installed.
 unit:

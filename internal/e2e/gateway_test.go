@@ -82,7 +82,7 @@ func TestGatewayManyEnvironments(t *testing.T) {
 		if err != nil {
 			t.Fatalf("environment %d: %v", e, err)
 		}
-		ids := requestIDs(l.Log.String())
+		ids := waitStarts(t, ctx, l, each)
 		if len(ids) != each || len(sums) != each {
 			t.Fatalf("environment %d: %d START lines, %d summaries, %d invocations", e, len(ids), len(sums), each)
 		}
@@ -199,6 +199,12 @@ func TestGatewayThrottling(t *testing.T) {
 				}
 			}
 			worst := slices.Max(took)
+			// The warning is relayed on the emulator's schedule: wait for it, bounded.
+			wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+			if _, err := l.WaitLog(wctx, `"msg":"flush"`); err != nil {
+				t.Errorf("no flush warning during the throttling: %v", err)
+			}
+			wcancel()
 			throttledLog := l.Log.String()[mark:]
 			flushes := logLines(throttledLog, "flush")
 			refused := th.refused.Load()

@@ -351,7 +351,12 @@ func TestGoStepsProxyDown(t *testing.T) {
 	if s := sums[0]; s["verdict"] != "unknown" || observed(s, "runtime-api") {
 		t.Errorf("summary %v; want unknown, runtime API not observed", s)
 	}
-	if n := strings.Count(l.Log.String(), "bodytrace: the bodytrace proxy does not answer"); n != 1 {
+	// The function's line is relayed on the emulator's schedule: wait for it, bounded.
+	log, err := l.WaitLog(ctx, "bodytrace: the bodytrace proxy does not answer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(log, "bodytrace: the bodytrace proxy does not answer"); n != 1 {
 		t.Errorf("%d fail-open log lines from the function, want 1:\n%s", n, l.Log)
 	}
 }

@@ -14,6 +14,23 @@ import (
 
 var startLine = regexp.MustCompile(`START RequestId: ([0-9a-f-]+)`)
 
+// waitStarts waits (bounded by ctx) until the emulator has logged n START lines, which it
+// relays with the extensions' output on its own schedule, and returns their request ids.
+func waitStarts(t *testing.T, ctx context.Context, l *localrun.Lambda, n int) []string {
+	t.Helper()
+	var ids []string
+	for {
+		if ids = requestIDs(l.Log.String()); len(ids) >= n {
+			return ids
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%d START lines after waiting, want %d: %v", len(ids), n, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
 // requestIDs returns the request ids the emulator started, in order.
 func requestIDs(log string) []string {
 	var ids []string
@@ -46,7 +63,7 @@ func TestGoClassicNotObserved(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := sums[i]
-		ids := requestIDs(l.Log.String())
+		ids := waitStarts(t, ctx, l, i+1)
 		if len(ids) <= i || s["requestId"] != ids[i] {
 			t.Fatalf("invoke %d: summary request id %v, emulator started %v", i, s["requestId"], ids)
 		}
@@ -103,9 +120,14 @@ func TestManagedInstances(t *testing.T) {
 				if !strings.Contains(fmt.Sprint(s["observed"]), "telemetry") {
 					t.Errorf("summary %d: observed %v, want telemetry", i, s["observed"])
 				}
-				tr, err := jaeger.Trace(ctx, s["traceId"].(string), 2)
+				// The report may arrive after the summary (telemetry batches come when they
+				// come): it joins the trace as a late span, so wait for it, bounded.
+				tctx, tcancel := context.WithTimeout(ctx, 15*time.Second)
+				tr, err := jaeger.WaitTrace(tctx, s["traceId"].(string), "a platform.report span",
+					func(tr localrun.Trace) bool { return len(tr.Find("platform.report")) > 0 })
+				tcancel()
 				if err != nil {
-					t.Fatal(err)
+					t.Fatalf("summary %d: %v", i, err)
 				}
 				rep := tr.Find("platform.report")
 				if len(rep) != 1 || rep[0].Tag("bodytrace.platform.status") != "success" {

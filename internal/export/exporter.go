@@ -90,7 +90,7 @@ func New(cfg Config) *Exporter {
 	if exp == nil {
 		return e
 	}
-	e.spans = &countingExporter{SpanExporter: exp}
+	e.spans = &countingExporter{SpanExporter: exp, bound: cfg.FlushTimeout}
 	exp = e.spans
 	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(resourceAttrs(cfg.Function)...))
 	if err != nil {
@@ -154,16 +154,23 @@ func (e *Exporter) Export(r invocation.Record) string {
 	return traceID
 }
 
-// Late records a platform.report that arrived after its invocation was exported, as a
-// span of the same trace. It reports false when the invocation is no longer remembered.
-func (e *Exporter) Late(requestID string, rp invocation.Report) bool {
+// Late records platform events (runtimeDone, report) that arrived after their invocation
+// was exported, as spans of the same trace. It reports false when the invocation is no
+// longer remembered.
+func (e *Exporter) Late(requestID string, p invocation.Platform) bool {
 	e.mu.Lock()
 	sc, ok := e.finished[requestID]
 	e.mu.Unlock()
 	if !ok || e.tracer == nil {
 		return false
 	}
-	report(trace.ContextWithSpanContext(context.Background(), sc), e.tracer, &rp)
+	ctx := trace.ContextWithSpanContext(context.Background(), sc)
+	if p.RuntimeDone != nil {
+		runtimeDone(ctx, e.tracer, p.RuntimeDone, nil)
+	}
+	if p.Report != nil {
+		report(ctx, e.tracer, p.Report)
+	}
 	return true
 }
 
@@ -252,14 +259,21 @@ func since(a, b time.Time) float64 {
 }
 
 // countingExporter counts the spans of exports that failed: the spans a backend outage
-// cost, reported when exporting starts failing and when it recovers.
+// cost, reported when exporting starts failing and when it recovers. It also counts the
+// exports the backend took within the flush bound: the only evidence that an outage ended.
 type countingExporter struct {
 	sdktrace.SpanExporter
-	dropped atomic.Int64
+	bound     time.Duration // an export slower than this is no sign of recovery
+	dropped   atomic.Int64
+	delivered atomic.Int64
 }
 
 func (c *countingExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	start := time.Now()
 	err := c.SpanExporter.ExportSpans(ctx, spans)
+	if err == nil && len(spans) > 0 && (c.bound <= 0 || time.Since(start) <= c.bound) {
+		c.delivered.Add(1)
+	}
 	var rejected *otlp.RejectedError
 	switch {
 	case errors.As(err, &rejected):
@@ -269,6 +283,16 @@ func (c *countingExporter) ExportSpans(ctx context.Context, spans []sdktrace.Rea
 		c.dropped.Add(int64(len(spans)))
 	}
 	return err
+}
+
+// Delivered counts the exports the backend accepted within the flush bound so far. A flush
+// that returns without error proves nothing when it had nothing to send, and a backend that
+// answers after the bound (a stall) is still down for an invocation waiting on it.
+func (e *Exporter) Delivered() int64 {
+	if e.spans == nil {
+		return 0
+	}
+	return e.spans.delivered.Load()
 }
 
 // Dropped counts the spans whose export failed so far.

@@ -452,10 +452,10 @@ func TestLate(t *testing.T) {
 	mem.Reset()
 
 	rp := invocation.Report{At: t0.Add(time.Second), Status: "success", DurationMs: 20, BilledDurationMs: 21, MemorySizeMB: 128, MaxMemoryUsedMB: 70}
-	if !e.Late("req-1", rp) {
+	if !e.Late("req-1", invocation.Platform{Report: &rp}) {
 		t.Fatal("Late(req-1) = false for a remembered invocation")
 	}
-	if e.Late("unknown", rp) {
+	if e.Late("unknown", invocation.Platform{Report: &rp}) {
 		t.Error("Late(unknown) = true")
 	}
 	spans := flushed(t, e, mem)
@@ -474,10 +474,10 @@ func TestLate(t *testing.T) {
 
 	// Remember is 2: a third export forgets req-1.
 	e.Export(bufferedRecord("req-3", 10))
-	if e.Late("req-1", rp) {
+	if e.Late("req-1", invocation.Platform{Report: &rp}) {
 		t.Error("Late(req-1) = true after it should have been forgotten")
 	}
-	if !e.Late("req-3", rp) {
+	if !e.Late("req-3", invocation.Platform{Report: &rp}) {
 		t.Error("Late(req-3) = false")
 	}
 }
@@ -531,7 +531,7 @@ func TestSummaryOnly(t *testing.T) {
 	if id := e.Export(r); id != "" {
 		t.Errorf("Export without a tracer returned trace id %q", id)
 	}
-	if e.Late("req-x", invocation.Report{}) {
+	if e.Late("req-x", invocation.Platform{Report: &invocation.Report{}}) {
 		t.Error("Late without a tracer = true")
 	}
 	var got Summary

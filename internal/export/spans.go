@@ -218,21 +218,7 @@ func emit(tracer trace.Tracer, r *invocation.Record, v invocation.Verdict, fn Fu
 		rs.End(trace.WithTimestamp(p.End))
 	}
 	if d := r.Platform.RuntimeDone; d != nil {
-		attrs := []attribute.KeyValue{
-			attribute.String(keyPrefix+"platform.status", d.Status),
-			attribute.String(keyPrefix+"platform.error_type", d.ErrorType),
-			attribute.Float64(keyPrefix+"platform.duration_ms", d.DurationMs),
-		}
-		if d.ProducedBytes != nil {
-			attrs = append(attrs, attribute.Int64(keyPrefix+"bytes.produced", *d.ProducedBytes))
-		}
-		if d.ResponseLatencyMs != nil {
-			attrs = append(attrs, attribute.Float64(keyPrefix+"platform.response_latency_ms", *d.ResponseLatencyMs))
-		}
-		if d.ResponseDurationMs != nil {
-			attrs = append(attrs, attribute.Float64(keyPrefix+"platform.response_duration_ms", *d.ResponseDurationMs))
-		}
-		child(ctx, tracer, spanRuntimeDone, d.At.Add(-ms(d.DurationMs)), d.At, mark, attrs...)
+		runtimeDone(ctx, tracer, d, mark)
 	}
 	if rp := r.Platform.Report; rp != nil {
 		report(ctx, tracer, rp)
@@ -261,6 +247,26 @@ func lostSpanName(r *invocation.Record, v invocation.Verdict) string {
 		return spanResponse
 	}
 	return spanInvoke
+}
+
+// runtimeDone records platform.runtimeDone as a child of the invocation; in Lambda Managed
+// Instances and under load it may arrive after the rest of the trace was exported.
+func runtimeDone(ctx context.Context, tracer trace.Tracer, d *invocation.RuntimeDone, mark func(string, trace.Span)) {
+	attrs := []attribute.KeyValue{
+		attribute.String(keyPrefix+"platform.status", d.Status),
+		attribute.String(keyPrefix+"platform.error_type", d.ErrorType),
+		attribute.Float64(keyPrefix+"platform.duration_ms", d.DurationMs),
+	}
+	if d.ProducedBytes != nil {
+		attrs = append(attrs, attribute.Int64(keyPrefix+"bytes.produced", *d.ProducedBytes))
+	}
+	if d.ResponseLatencyMs != nil {
+		attrs = append(attrs, attribute.Float64(keyPrefix+"platform.response_latency_ms", *d.ResponseLatencyMs))
+	}
+	if d.ResponseDurationMs != nil {
+		attrs = append(attrs, attribute.Float64(keyPrefix+"platform.response_duration_ms", *d.ResponseDurationMs))
+	}
+	child(ctx, tracer, spanRuntimeDone, d.At.Add(-ms(d.DurationMs)), d.At, mark, attrs...)
 }
 
 // report records platform.report as a child of the invocation; it may arrive after the

@@ -23,7 +23,8 @@ type Extensions interface {
 // Exporter receives finished records.
 type Exporter interface {
 	Export(r invocation.Record) string
-	Late(requestID string, rp invocation.Report) bool
+	// Late adds platform events that arrived after the invocation was exported to its trace.
+	Late(requestID string, p invocation.Platform) bool
 	Flush(ctx context.Context) error
 	Shutdown(ctx context.Context) error
 }
@@ -70,14 +71,17 @@ type Loop struct {
 	coldTaken atomic.Bool // the cold-start invocation has been claimed
 	stepsSeen atomic.Bool // the function sends step lines
 	stepLines *steps.Counter
+	flushes   atomic.Int64 // flushes so far, for exporters that count no deliveries
 
 	mu      sync.Mutex
 	init    invocation.Init
 	waiters map[string]chan struct{} // closed when the record is finished
 	timers  map[string]*time.Timer   // TelemetryWait per record
 	stats   Stats
-	// flushFailing is true while flushes fail, so failures are logged once per outage.
-	flushFailing bool
+	// flushFailing is true while flushes fail, so failures are logged once per outage;
+	// deliveredAtFailure is the exporter's Delivered count when the outage began.
+	flushFailing       bool
+	deliveredAtFailure int64
 }
 
 // Stats counts what the loop did, for the log at shutdown and for tests.
@@ -251,12 +255,22 @@ func (l *Loop) flush(ctx context.Context) {
 	fctx, cancel := context.WithTimeout(ctx, l.cfg.FlushTimeout)
 	defer cancel()
 	err := l.exp.Flush(fctx)
+	delivered := l.delivered()
 	l.mu.Lock()
 	wasFailing := l.flushFailing
-	l.flushFailing = err != nil
-	if err != nil {
+	switch {
+	case err != nil:
 		l.stats.FlushFailures++
+		if !wasFailing {
+			l.deliveredAtFailure = delivered
+		}
+		l.flushFailing = true
+	case wasFailing && delivered > l.deliveredAtFailure:
+		// An outage ends when the backend takes an export within the bound, not when a
+		// flush had nothing to send or a stalled export finally got its answer.
+		l.flushFailing = false
 	}
+	recovered := wasFailing && !l.flushFailing
 	failures := l.stats.FlushFailures
 	l.mu.Unlock()
 	// One line when exporting starts failing, one when it recovers: a backend that is
@@ -265,9 +279,18 @@ func (l *Loop) flush(ctx context.Context) {
 	case err != nil && !wasFailing:
 		l.log.Warn("flush", "err", err, "bound", l.cfg.FlushTimeout.String(),
 			"note", "spans not exported within the bound are dropped; logged again when export recovers")
-	case err == nil && wasFailing:
+	case recovered:
 		l.log.Info("export recovered", "failed_flushes_so_far", failures, "spans_dropped_so_far", l.droppedSpans())
 	}
+}
+
+// delivered is the exporter's count of exports taken within the flush bound; an exporter
+// that keeps none counts every flush without error as one.
+func (l *Loop) delivered() int64 {
+	if d, ok := l.exp.(interface{ Delivered() int64 }); ok {
+		return d.Delivered()
+	}
+	return l.flushes.Add(1)
 }
 
 // droppedSpans is the exporter's count of spans lost to failed exports, when it keeps one.

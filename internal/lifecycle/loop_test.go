@@ -66,9 +66,10 @@ type recordingExporter struct {
 	exported chan invocation.Record
 	lateOK   bool
 
-	mu      sync.Mutex
-	records []invocation.Record
-	late    map[string]invocation.Report
+	mu       sync.Mutex
+	records  []invocation.Record
+	late     map[string]invocation.Report
+	lateDone map[string]invocation.RuntimeDone
 }
 
 func (e *recordingExporter) Export(r invocation.Record) string {
@@ -80,12 +81,15 @@ func (e *recordingExporter) Export(r invocation.Record) string {
 	return "trace-" + r.RequestID
 }
 
-func (e *recordingExporter) Late(id string, rp invocation.Report) bool {
+func (e *recordingExporter) Late(id string, p invocation.Platform) bool {
 	e.calls.add("late:" + id)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.lateOK {
-		e.late[id] = rp
+	if e.lateOK && p.Report != nil {
+		e.late[id] = *p.Report
+	}
+	if e.lateOK && p.RuntimeDone != nil {
+		e.lateDone[id] = *p.RuntimeDone
 	}
 	return e.lateOK
 }
@@ -119,7 +123,7 @@ func newHarness(t *testing.T, cfg Config, proxied bool) *harness {
 	calls := &callLog{}
 	h := &harness{
 		ext:  &fakeExtensions{events: make(chan extapi.Event), asked: make(chan struct{}, 100), calls: calls},
-		exp:  &recordingExporter{calls: calls, exported: make(chan invocation.Record, 100), late: map[string]invocation.Report{}},
+		exp:  &recordingExporter{calls: calls, exported: make(chan invocation.Record, 100), late: map[string]invocation.Report{}, lateDone: map[string]invocation.RuntimeDone{}},
 		log:  calls,
 		done: make(chan error, 1),
 	}
@@ -447,6 +451,30 @@ func TestLoopLateReport(t *testing.T) {
 			h.noMoreExports(t)
 		})
 	}
+}
+
+// (4b) platform.runtimeDone after the telemetry wait ran out (slow telemetry under load)
+// joins the exported invocation's trace through Late, with its producedBytes.
+func TestLoopLateRuntimeDone(t *testing.T) {
+	h := newHarness(t, Config{TelemetryWait: time.Millisecond}, true)
+	h.exp.lateOK = true
+	h.loop.SetTelemetry(true)
+	h.loop.Next(proxyNext("req-d", readEvent(t, "alb.json")))
+	h.loop.Response(buffered("req-d", `{"statusCode":200,"body":"abc"}`))
+	if r := h.next(t); r.Platform.RuntimeDone != nil {
+		t.Fatalf("runtimeDone present before it was sent")
+	}
+	h.loop.Telemetry(tel(t, runtimeDone("req-d", "success", 30)))
+	h.exp.mu.Lock()
+	rd, ok := h.exp.lateDone["req-d"]
+	h.exp.mu.Unlock()
+	if !ok || rd.ProducedBytes == nil || *rd.ProducedBytes != 30 {
+		t.Fatalf("late runtimeDone = %+v (%v); calls: %s", rd, ok, h.log)
+	}
+	if st := h.loop.Stats(); st.LateEvents != 0 {
+		t.Errorf("LateEvents = %d, want 0: the late runtimeDone reached its trace", st.LateEvents)
+	}
+	h.noMoreExports(t)
 }
 
 // (5) Lambda Managed Instances: no INVOKE, concurrent request ids, report without runtimeDone.

@@ -140,8 +140,12 @@ func (l *Loop) Telemetry(events []telemetry.Event) {
 					rd.ResponseDurationMs = &d
 				}
 			}
+			// Closed already (the response came first and the wait ran out, or telemetry is
+			// slow under load): the runtimeDone joins its trace as a late span.
 			if !l.update(e.RequestID, ev.Time, func(r *invocation.Record) { r.Platform.RuntimeDone = rd }) {
-				l.late()
+				if !l.exp.Late(e.RequestID, invocation.Platform{RuntimeDone: rd}) {
+					l.late()
+				}
 			}
 		case telemetry.Report:
 			rp := invocation.Report{At: ev.Time, Status: e.Status, ErrorType: e.ErrorType,
@@ -158,7 +162,7 @@ func (l *Loop) Telemetry(events []telemetry.Event) {
 			// Standard Lambda reports after the extensions' /next, so the record is usually
 			// closed already: the report joins its trace as a late span.
 			if !l.update(e.RequestID, ev.Time, func(r *invocation.Record) { r.Platform.Report = &rp }) {
-				if !l.exp.Late(e.RequestID, rp) {
+				if !l.exp.Late(e.RequestID, invocation.Platform{Report: &rp}) {
 					l.late()
 				}
 			}

@@ -297,21 +297,34 @@ func (t Trace) Find(name string) []Span {
 
 // Trace fetches a trace by id, waiting (bounded) until it holds at least minSpans spans.
 func (j *Jaeger) Trace(ctx context.Context, traceID string, minSpans int) (Trace, error) {
+	return j.WaitTrace(ctx, traceID, fmt.Sprintf("at least %d spans", minSpans), func(t Trace) bool { return len(t.Spans) >= minSpans })
+}
+
+// WaitTrace fetches a trace by id, waiting (bounded by ctx) until done holds for it: spans
+// of one trace may reach Jaeger at different times (a late platform.report, say).
+func (j *Jaeger) WaitTrace(ctx context.Context, traceID, what string, done func(Trace) bool) (Trace, error) {
 	var last error
+	var seen Trace
 	for ctx.Err() == nil {
 		var out struct {
 			Data []Trace `json:"data"`
 		}
 		last = getJSON(ctx, "http://"+j.Query+"/api/traces/"+traceID, &out)
-		if last == nil && len(out.Data) == 1 && len(out.Data[0].Spans) >= minSpans {
-			return out.Data[0], nil
+		if last == nil && len(out.Data) == 1 {
+			seen = out.Data[0]
+			if done(seen) {
+				return seen, nil
+			}
 		}
 		if last == nil {
-			last = fmt.Errorf("trace %s has %d traces / not enough spans yet", traceID, len(out.Data))
+			last = fmt.Errorf("%d traces, %d spans, not yet %s", len(out.Data), len(seen.Spans), what)
 		}
-		time.Sleep(200 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
-	return Trace{}, fmt.Errorf("trace %s not found in Jaeger: %w", traceID, last)
+	return seen, fmt.Errorf("trace %s in Jaeger: %w", traceID, last)
 }
 
 // Search finds traces of a service carrying the given tags.
@@ -497,6 +510,8 @@ func launch(task string, tools Tools, art Artifacts, fn Function, env []string) 
 		"BODYTRACE_PROXY_PORT="+strconv.Itoa(proxyPort),
 		"BODYTRACE_STEPS_PORT="+strconv.Itoa(stepsPort),
 		"AWS_LAMBDA_FUNCTION_NAME=e2e-"+fn.Runtime,
+		// Lambda sets these for every runtime; aws-lambda-ric 4.x refuses to start without the first.
+		"LAMBDA_TASK_ROOT=/var/task", "LAMBDA_RUNTIME_DIR=/var/runtime",
 		"AWS_REGION=us-east-1",
 	)
 	if fn.Runtime == "node" && !fn.NoExtension && art.Wrapper != "" {
@@ -602,6 +617,29 @@ func (l *Lambda) WaitSummaries(ctx context.Context, n int) ([]map[string]any, er
 		case <-ctx.Done():
 			return s, fmt.Errorf("%d of %d summary lines after waiting: %w", len(s), n, ctx.Err())
 		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// WaitLog waits (bounded by ctx) until the emulator's log, which relays the runtime's and
+// the extensions' output on its own schedule, contains every one of want.
+func (l *Lambda) WaitLog(ctx context.Context, want ...string) (string, error) {
+	for {
+		log := l.Log.String()
+		missing := ""
+		for _, w := range want {
+			if !strings.Contains(log, w) {
+				missing = w
+				break
+			}
+		}
+		if missing == "" {
+			return log, nil
+		}
+		select {
+		case <-ctx.Done():
+			return log, fmt.Errorf("emulator log has no %q after waiting: %w", missing, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }

@@ -133,9 +133,9 @@ func (e *countingExporter) Export(r invocation.Record) string {
 	e.n.Add(1)
 	return ""
 }
-func (e *countingExporter) Late(string, invocation.Report) bool { return false }
-func (e *countingExporter) Flush(context.Context) error         { return nil }
-func (e *countingExporter) Shutdown(context.Context) error      { return nil }
+func (e *countingExporter) Late(string, invocation.Platform) bool { return false }
+func (e *countingExporter) Flush(context.Context) error           { return nil }
+func (e *countingExporter) Shutdown(context.Context) error        { return nil }
 
 func (e *countingExporter) count(id string) int {
 	e.mu.Lock()
