@@ -43,6 +43,9 @@ func (r *Record) Judge() Verdict {
 		if v, ok := r.lostAlongPath(); ok {
 			return v
 		}
+		if v, ok := r.shortAlongPath(); ok {
+			return v
+		}
 		if !r.Observed.RuntimeAPI {
 			return Verdict{Verdict: VerdictUnknown, Reason: "the Runtime API was not observed: on a managed runtime set AWS_LAMBDA_EXEC_WRAPPER=/opt/bodytrace-wrapper; in a Go function import github.com/bodytrace/bodytrace/steps"}
 		}
@@ -70,10 +73,13 @@ func (r *Record) Judge() Verdict {
 	if resp.BadBase64 {
 		return lost("handler", "the result says isBase64Encoded but its %d-character body is not base64: the gateway cannot decode it (set isBase64Encoded only for base64 bodies)", resp.BodyBytes)
 	}
-	if st, ok := r.streamStep(); ok && resp.Mode == ModeStreaming && st.Bytes > resp.BodyBytes {
-		return lost("streaming", "the function wrote %d bytes to its stream but only %d reached Lambda", st.Bytes, resp.BodyBytes)
+	if v, ok := r.streamShort(); ok {
+		return v
 	}
 	if resp.BodyBytes > 0 {
+		if v, ok := r.shortAlongPath(); ok {
+			return v
+		}
 		return Verdict{Verdict: VerdictDelivered, Reason: fmt.Sprintf("the function handed Lambda a %d-byte body; any loss is downstream (gateway, CDN)", resp.BodyBytes)}
 	}
 	if v, ok := r.emptyByDesign(); ok {
@@ -111,6 +117,13 @@ func (r *Record) lostAlongPath() (Verdict, bool) {
 		if s.Name == StageLateWrite || s.Name == StageResponse || s.Name == "stream" || s.Name == StagePlatform {
 			continue
 		}
+		if s.Kind == "stream" && s.Name != StageHandler {
+			continue // a stream's bytes are judged on the stream
+		}
+		if s.Bytes == 0 && s.Name != StageHandler && r.emptyStatus(s.Status) {
+			last = nil // a middleware that answers 204, 304 or HEAD empties the body by design
+			continue
+		}
 		if s.Bytes > 0 {
 			last = s
 			continue
@@ -139,14 +152,53 @@ func (r *Record) lostAlongPath() (Verdict, bool) {
 }
 
 // blamedError returns the step that names the code responsible for a failed invocation,
-// such as a wrapper that dropped the streaming marker.
+// such as a wrapper that dropped the streaming marker, with Who set to the name it is
+// blamed under: an error step's who, else a node_modules package on a stack in an error
+// step's note, else, for a streaming handler called as a buffered one, the first package
+// on the stack of the error the runtime reported. Its Note explains the failure.
 func (r *Record) blamedError() (steps.Step, bool) {
-	for _, s := range r.Steps {
-		if s.Phase == "error" && s.Who != "" && s.Who != "unknown" {
-			return s, true
+	var drop *steps.Step // the helper saw a streaming handler called as a buffered one
+	for i := range r.Steps {
+		if s := &r.Steps[i]; s.Stage == "stream" && s.Phase == "error" {
+			drop = s
+			break
 		}
 	}
-	return steps.Step{}, false
+	found, ok := steps.Step{}, false
+	for _, s := range r.Steps {
+		if s.Phase == "error" && s.Who != "" && s.Who != "unknown" {
+			found, ok = s, true
+			break
+		}
+	}
+	for _, s := range r.Steps {
+		if pkg := packageOnStack(s.Note); !ok && s.Phase == "error" && pkg != "" {
+			s.Who, s.Note = pkg, firstLine(s.Note)+" (on the stack: "+pkg+")"
+			found, ok = s, true
+		}
+	}
+	if pkg := ""; !ok && drop != nil && r.Response != nil {
+		if pkg = packageOnStack(r.Response.errorText()); pkg != "" {
+			found, ok = *drop, true
+			found.Who, found.Note = pkg, drop.Note+" (on the stack of the error: "+pkg+")"
+		}
+	}
+	if !ok {
+		return steps.Step{}, false
+	}
+	found.Who = culpritName(found.Who)
+	if drop != nil && found.Stage != "stream" {
+		found.Note = drop.Note + "; " + found.Note
+	}
+	return found, true
+}
+
+// firstLine is a note's first line: a reason is one line, a stack is not.
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 func by(who string) string {
