@@ -3,14 +3,18 @@ package invocation
 import (
 	"fmt"
 	"net/http"
+
+	"github.com/bodytrace/bodytrace/internal/steps"
 )
 
 // A stage that passes on fewer body bytes than it received loses the difference there: a
 // short body is a lost body. Bytes are compared decoded (base64 is decoded by whoever
 // counts; content-encoding through Stage.decodedSize), and only between stages that hold
 // the same response: a stage that changes the status code or the kind of result wrote a
-// new response, and one that changes the content-encoding re-encoded the body. Where the
-// counts cannot be compared the answer is unknown, never lost.
+// new response, and one that changes the content-encoding re-encoded the body. Only
+// successes (and results that are not HTTP-shaped) are judged: error pages are rewritten
+// with the same status as a matter of course. Where the counts cannot be compared the
+// answer is unknown, never lost.
 
 // bodyComparison is the outcome of comparing what a stage passed on with what it received.
 type bodyComparison int
@@ -57,6 +61,13 @@ func sameResponse(in, out Stage) bool {
 	return in.Kind == "" || out.Kind == "" || in.Kind == out.Kind
 }
 
+// successStatus reports whether a body under this status is judged for shortness: a
+// success, or a result that is not HTTP-shaped. Error and redirect pages are rewritten
+// by middlewares all the time (a generic message for a stack trace) with the same status.
+func successStatus(code int) bool {
+	return code == 0 || code >= 200 && code < 300
+}
+
 // chainStage reports whether a stage holds a buffered result along the response path
 // (the handler, an adapter, a middleware, the runtime's buffered response): not writes,
 // streams, or the platform's count of the whole result.
@@ -85,7 +96,7 @@ func (r *Record) shortAlongPath() (Verdict, bool) {
 			prev = nil // an empty stage is judged by lostAlongPath
 			continue
 		}
-		if prev == nil || !sameResponse(*prev, *s) {
+		if prev == nil || !sameResponse(*prev, *s) || !successStatus(s.Status) {
 			prev = s
 			continue
 		}
@@ -136,4 +147,32 @@ func (r *Record) emptyStatus(code int) bool {
 		return r.Request == nil || r.Request.IfNoneMatch || r.Request.IfModifiedSince
 	}
 	return r.Request != nil && r.Request.Method == http.MethodHead
+}
+
+// lateShort finds bytes written to a response object after the handler settled, when a
+// buffered response carried a body: the runtime had already sent the result, so the
+// late bytes are missing from it. Only late-write lines count (they carry the late bytes
+// alone); a write line's running total may hold bytes the snapshot has.
+func (r *Record) lateShort() (Verdict, bool) {
+	resp := r.Response
+	if resp == nil || resp.Mode != ModeBuffered || resp.BodyBytes <= 0 {
+		return Verdict{}, false
+	}
+	var late *steps.Step
+	for i := range r.Steps {
+		if s := &r.Steps[i]; s.Stage == StageLateWrite && s.Bytes > 0 && (late == nil || s.Bytes > late.Bytes) {
+			late = s // the lines carry a running total
+		}
+	}
+	if s := late; s != nil {
+		at := StageLateWrite
+		if s.Who != "" {
+			at += ":" + s.Who
+		}
+		if resp.encoding() == EncodingIdentity {
+			return lost(at, "short: %d of %d bytes: %d more bytes were written %.0f ms after the handler settled, after a buffered adapter had taken its snapshot%s", resp.BodyBytes, resp.BodyBytes+s.Bytes, s.Bytes, s.After, by(s.Who)), true
+		}
+		return lost(at, "%d bytes were written %.0f ms after the handler settled, after a buffered adapter had taken its snapshot%s: the %d-byte body sent lacks them", s.Bytes, s.After, by(s.Who), resp.BodyBytes), true
+	}
+	return Verdict{}, false
 }

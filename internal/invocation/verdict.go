@@ -77,6 +77,9 @@ func (r *Record) Judge() Verdict {
 		return v
 	}
 	if resp.BodyBytes > 0 {
+		if v, ok := r.lateShort(); ok {
+			return v
+		}
 		if v, ok := r.shortAlongPath(); ok {
 			return v
 		}
