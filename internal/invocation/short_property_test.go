@@ -173,7 +173,7 @@ func TestHealthyNeverLost(t *testing.T) {
 func TestShortFoundWhereItHappens(t *testing.T) {
 	rng := rand.New(rand.NewPCG(18, 2026))
 	for i := range 5000 {
-		n := 1 + rng.IntN(5)  // stages: handler, middleware:m1, ...
+		n := 1 + rng.IntN(5)   // stages: handler, middleware:m1, ...
 		cut := 1 + rng.IntN(n) // n: the runtime's response is the short one
 		full := int64(2 + rng.IntN(20000))
 		short := 1 + rng.Int64N(full-1)
