@@ -130,8 +130,8 @@ func TestJudgeShortEdges(t *testing.T) {
 			resp:  buffered(200, 0), verdict: "lost:middleware:b",
 		},
 		{
-			name:  "steps alone (no Runtime API) show a short middleware",
-			steps: []steps.Step{out(0, "handler", 4000, 200), out(1, "middleware:a", 1000, 200)},
+			name:    "steps alone (no Runtime API) show a short middleware",
+			steps:   []steps.Step{out(0, "handler", 4000, 200), out(1, "middleware:a", 1000, 200)},
 			verdict: "lost:middleware:a", reason: "short: 1000 of 4000 bytes",
 		},
 	}
