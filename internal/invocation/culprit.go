@@ -3,6 +3,8 @@ package invocation
 import (
 	"regexp"
 	"strings"
+
+	"github.com/bodytrace/bodytrace/internal/steps"
 )
 
 // knownPackages names the wrappers people know by name, as the Node helper does
@@ -45,4 +47,61 @@ func packageOnStack(text string) string {
 		}
 	}
 	return ""
+}
+
+// blamedError returns the step that names the code responsible for a failed invocation,
+// such as a wrapper that dropped the streaming marker, with Who set to the name it is
+// blamed under and a one-line Note. The name comes from, in order: an error step's who;
+// a node_modules package on a stack in an error step's note; and, when the helper saw a
+// streaming handler called as a buffered one, the first package on the stack of the
+// error the runtime reported.
+func (r *Record) blamedError() (steps.Step, bool) {
+	var drop *steps.Step // the helper saw a streaming handler called as a buffered one
+	for i := range r.Steps {
+		if s := &r.Steps[i]; s.Stage == "stream" && s.Phase == "error" {
+			drop = s
+			break
+		}
+	}
+	found, ok := r.errorStepNaming()
+	if !ok && drop != nil && r.Response != nil {
+		if pkg := packageOnStack(r.Response.errorText()); pkg != "" {
+			found, ok = *drop, true
+			found.Who, found.Note = pkg, firstLine(drop.Note)+" (on the stack of the error: "+pkg+")"
+		}
+	}
+	if !ok {
+		return steps.Step{}, false
+	}
+	found.Who = culpritName(found.Who)
+	if drop != nil && found.Stage != "stream" {
+		found.Note = firstLine(drop.Note) + "; " + found.Note
+	}
+	return found, true
+}
+
+// errorStepNaming finds the first error step that names someone: by its who, else by a
+// package on the stack its note carries.
+func (r *Record) errorStepNaming() (steps.Step, bool) {
+	for _, s := range r.Steps {
+		if s.Phase == "error" && s.Who != "" && s.Who != "unknown" {
+			s.Note = firstLine(s.Note)
+			return s, true
+		}
+	}
+	for _, s := range r.Steps {
+		if pkg := packageOnStack(s.Note); s.Phase == "error" && pkg != "" {
+			s.Who, s.Note = pkg, firstLine(s.Note)+" (on the stack: "+pkg+")"
+			return s, true
+		}
+	}
+	return steps.Step{}, false
+}
+
+// firstLine is a note's first line: a reason is one line, a stack is not.
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-
-	"github.com/bodytrace/bodytrace/internal/steps"
 )
 
 // Verdict values. Lost verdicts start with LostPrefix and name the stage.
@@ -152,56 +150,6 @@ func (r *Record) lostAlongPath() (Verdict, bool) {
 		return Verdict{Verdict: VerdictUnknown, Reason: fmt.Sprintf("%s held %d bytes but the runtime sent an empty body: something after it that reports no steps (a wrapper, the runtime client) dropped it; report each wrapper with wrap()", last.Name, last.Bytes)}, true
 	}
 	return Verdict{}, false
-}
-
-// blamedError returns the step that names the code responsible for a failed invocation,
-// such as a wrapper that dropped the streaming marker, with Who set to the name it is
-// blamed under: an error step's who, else a node_modules package on a stack in an error
-// step's note, else, for a streaming handler called as a buffered one, the first package
-// on the stack of the error the runtime reported. Its Note explains the failure.
-func (r *Record) blamedError() (steps.Step, bool) {
-	var drop *steps.Step // the helper saw a streaming handler called as a buffered one
-	for i := range r.Steps {
-		if s := &r.Steps[i]; s.Stage == "stream" && s.Phase == "error" {
-			drop = s
-			break
-		}
-	}
-	found, ok := steps.Step{}, false
-	for _, s := range r.Steps {
-		if s.Phase == "error" && s.Who != "" && s.Who != "unknown" {
-			found, ok = s, true
-			break
-		}
-	}
-	for _, s := range r.Steps {
-		if pkg := packageOnStack(s.Note); !ok && s.Phase == "error" && pkg != "" {
-			s.Who, s.Note = pkg, firstLine(s.Note)+" (on the stack: "+pkg+")"
-			found, ok = s, true
-		}
-	}
-	if pkg := ""; !ok && drop != nil && r.Response != nil {
-		if pkg = packageOnStack(r.Response.errorText()); pkg != "" {
-			found, ok = *drop, true
-			found.Who, found.Note = pkg, drop.Note+" (on the stack of the error: "+pkg+")"
-		}
-	}
-	if !ok {
-		return steps.Step{}, false
-	}
-	found.Who = culpritName(found.Who)
-	if drop != nil && found.Stage != "stream" {
-		found.Note = drop.Note + "; " + found.Note
-	}
-	return found, true
-}
-
-// firstLine is a note's first line: a reason is one line, a stack is not.
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }
 
 func by(who string) string {
