@@ -12,6 +12,8 @@ const path = require('node:path');
 const zlib = require('node:zlib');
 const crypto = require('node:crypto');
 const measure = require('../../../../layer/node/lib/measure.cjs');
+const { Invocation, now } = require('../../../../layer/node/lib/invocation.cjs');
+const streams = require('../../../../layer/node/lib/streams.cjs');
 
 const here = __dirname;
 const base = JSON.parse(fs.readFileSync(process.env.URL_EVENT ||
@@ -63,6 +65,42 @@ function kase(name, c) {
   };
   fs.writeFileSync(path.join(here, 'cases', name + '.json'), JSON.stringify(doc, null, 2) + '\n');
   written++;
+}
+
+// helperStream runs the helper's own stream instrumentation (layer/node/lib/streams.cjs)
+// over a response stream like aws-lambda-ric's, writes a function-URL response to it as
+// the function would, and returns the bytes the runtime client sends and the stream step
+// line the helper reports. by: "function" writes the prelude with stream.write, as
+// OpenNext's streaming wrapper does; "from" goes through awslambda.HttpResponseStream.from,
+// whose prelude aws-lambda-ric 4.0.2 writes through the inner request (copied below);
+// "none" writes no prelude.
+function helperStream(by, preludeObj, body, chunk) {
+  const wire = [];
+  const sink = {
+    write(c) { if (this._onBeforeFirstWrite) { const f = this._onBeforeFirstWrite; this._onBeforeFirstWrite = null; f((x) => wire.push(Buffer.from(x))); } wire.push(Buffer.from(c)); return true; },
+    end(c) { if (c) this.write(c); },
+    setContentType() {},
+  };
+  // aws-lambda-ric 4.0.2 index.mjs, HttpResponseStream.from.
+  const lambda = { HttpResponseStream: { from(underlyingStream, prelude) {
+    underlyingStream.setContentType(PRELUDE_TYPE);
+    const metadataPrelude = JSON.stringify(prelude);
+    underlyingStream._onBeforeFirstWrite = (write) => { write(metadataPrelude); write(new Uint8Array(8)); };
+    return underlyingStream;
+  } } };
+  streams.patchAwslambda(lambda);
+  const inv = new Invocation(RID);
+  const got = [];
+  inv.emit = (s) => got.push(s);
+  streams.instrument(sink, inv);
+  let stream = sink;
+  if (by === 'from') stream = lambda.HttpResponseStream.from(sink, preludeObj);
+  if (by === 'function') { stream.write(JSON.stringify(preludeObj)); stream.write(new Uint8Array(8)); }
+  for (let i = 0; i < body.length; i += chunk) stream.write(body.subarray(i, i + chunk));
+  if (by === 'from' && body.length === 0) stream.write(''); // the first write sends the prelude
+  stream.end();
+  inv.settle(now());
+  return { wire: Buffer.concat(wire), step: got[0] };
 }
 
 // buffered is the document the runtime client posts for a handler's result.
@@ -126,55 +164,43 @@ function chunked(body, n) {
     steps: [out('handler', v), out('middleware:middy', v)], want: { verdict: 'delivered' } });
 }
 {
-  const body = Buffer.from(page);
-  const p = prelude({ statusCode: 200, headers: { 'content-type': 'text/html', 'x-powered-by': 'Next.js' }, cookies: [] });
-  const wire = Buffer.concat([p, body]);
-  kase('stream-prelude-by-function', { about: 'OpenNext streaming wrapper: the function writes the prelude with responseStream.write, and a helper that counts every write counts it', event: GET,
-    mode: 'streaming', contentType: PRELUDE_TYPE, wire,
-    steps: [{ stage: 'handler', phase: 'out', kind: 'stream', bytes: wire.length, chunks: 3 },
-      { stage: 'stream', phase: 'end', kind: 'stream', bytes: wire.length, chunks: 3, after: 0.4 }],
+  const h = helperStream('function', { statusCode: 200, headers: { 'content-type': 'text/html', 'x-powered-by': 'Next.js' }, cookies: [] }, page, 1024);
+  kase('stream-prelude-by-function', { about: 'OpenNext streaming wrapper: the function writes the prelude with responseStream.write, and the helper counts it with the body', event: GET,
+    mode: 'streaming', contentType: PRELUDE_TYPE, wire: h.wire,
+    steps: [{ stage: 'handler', phase: 'out', kind: 'stream', bytes: h.step.bytes, chunks: h.step.chunks }, h.step],
     want: { verdict: 'delivered' } });
 }
 {
-  const body = Buffer.from(page);
-  const p = prelude({ statusCode: 200, headers: { 'content-type': 'text/html' } });
+  const h = helperStream('from', { statusCode: 200, headers: { 'content-type': 'text/html' } }, page, 2048);
   kase('stream-prelude-via-from', { about: 'awslambda.HttpResponseStream.from writes the prelude; the helper counts only body writes', event: GET,
-    mode: 'streaming', contentType: PRELUDE_TYPE, wire: Buffer.concat([p, body]),
-    steps: [{ stage: 'handler', phase: 'out', kind: 'stream', bytes: body.length, chunks: 2, status: 200 },
-      { stage: 'stream', phase: 'end', kind: 'stream', bytes: body.length, chunks: 2, status: 200, after: 0.2 }],
+    mode: 'streaming', contentType: PRELUDE_TYPE, wire: h.wire,
+    steps: [{ stage: 'handler', phase: 'out', kind: 'stream', bytes: h.step.bytes, chunks: h.step.chunks, status: h.step.status }, h.step],
     want: { verdict: 'delivered' } });
 }
 {
-  const body = Buffer.from(binary);
-  const p = prelude({ statusCode: 200, headers: { 'content-type': 'application/octet-stream' } });
-  const plain = Buffer.concat([p, body]);
+  const h = helperStream('from', { statusCode: 200, headers: { 'content-type': 'application/octet-stream' } }, binary, 96);
   kase('stream-chunked', { about: 'a stream posted with Transfer-Encoding: chunked in 100-byte chunks: framing is not body', event: GET,
-    mode: 'streaming', contentType: PRELUDE_TYPE, chunked: true, wire: chunked(plain, 100),
-    steps: [{ stage: 'stream', phase: 'end', kind: 'stream', bytes: body.length, chunks: 10, status: 200, after: 1.5 }],
+    mode: 'streaming', contentType: PRELUDE_TYPE, chunked: true, wire: chunked(h.wire, 100), steps: [h.step],
     want: { verdict: 'delivered' } });
 }
 {
   const br = zlib.brotliCompressSync(page);
-  const p = prelude({ statusCode: 200, headers: { 'content-type': 'text/html', 'content-encoding': 'br' } });
-  const wire = Buffer.concat([p, br]);
+  const h = helperStream('function', { statusCode: 200, headers: { 'content-type': 'text/html', 'content-encoding': 'br' } }, br, 32);
   kase('stream-br', { about: 'OpenNext streaming wrapper compressing with br: the prelude and the compressed bytes go through write', event: GET,
-    mode: 'streaming', contentType: PRELUDE_TYPE, chunked: true, wire: chunked(wire, 512),
-    steps: [{ stage: 'stream', phase: 'end', kind: 'stream', bytes: wire.length, chunks: 4, after: 0.3 }],
+    mode: 'streaming', contentType: PRELUDE_TYPE, chunked: true, wire: chunked(h.wire, 512), steps: [h.step],
     want: { verdict: 'delivered' } });
 }
 {
-  const p = prelude({ statusCode: 304, headers: { etag: '"W/\\"1a2b-3c\\""', 'cache-control': 's-maxage=31536000' } });
+  const h = helperStream('function', { statusCode: 304, headers: { etag: '"W/\\"1a2b-3c\\""', 'cache-control': 's-maxage=31536000' } }, Buffer.alloc(0), 1);
   kase('stream-304-prelude-by-function', { about: 'OpenNext streaming wrapper answers If-None-Match with 304: prelude only, counted by the helper', event: INM,
-    mode: 'streaming', contentType: PRELUDE_TYPE, wire: p,
-    steps: [{ stage: 'handler', phase: 'out', kind: 'stream', bytes: p.length, chunks: 2 },
-      { stage: 'stream', phase: 'end', kind: 'stream', bytes: p.length, chunks: 2, after: 0.1 }],
+    mode: 'streaming', contentType: PRELUDE_TYPE, wire: h.wire,
+    steps: [{ stage: 'handler', phase: 'out', kind: 'stream', bytes: h.step.bytes, chunks: h.step.chunks }, h.step],
     want: { verdict: 'empty-by-design', reason: '304' } });
 }
 {
-  const p = prelude({ statusCode: 304, headers: { etag: '"abc"' } });
-  kase('stream-304-via-from', { about: '304 through HttpResponseStream.from, no body writes', event: INM,
-    mode: 'streaming', contentType: PRELUDE_TYPE, wire: p,
-    steps: [{ stage: 'stream', phase: 'end', kind: 'stream', bytes: 0, chunks: 0, status: 304, after: 0.1 }],
+  const h = helperStream('from', { statusCode: 304, headers: { etag: '"abc"' } }, Buffer.alloc(0), 1);
+  kase('stream-304-via-from', { about: '304 through HttpResponseStream.from: one empty write sends the prelude (aws-lambda-ric sends it on the first write only)', event: INM,
+    mode: 'streaming', contentType: PRELUDE_TYPE, wire: h.wire, steps: [h.step],
     want: { verdict: 'empty-by-design', reason: '304' } });
 }
 {
@@ -195,10 +221,9 @@ function chunked(body, n) {
     steps: [out('handler', r, { enc: 'identity' })], want: { verdict: 'empty-by-design', reason: 'HEAD' } });
 }
 {
-  const p = prelude({ statusCode: 200, headers: { 'content-type': 'text/html' } });
+  const h = helperStream('from', { statusCode: 200, headers: { 'content-type': 'text/html' } }, Buffer.alloc(0), 1);
   kase('stream-head', { about: 'HEAD on a streaming function: prelude, no body', event: HEAD,
-    mode: 'streaming', contentType: PRELUDE_TYPE, wire: p,
-    steps: [{ stage: 'stream', phase: 'end', kind: 'stream', bytes: 0, chunks: 0, status: 200, after: 0 }],
+    mode: 'streaming', contentType: PRELUDE_TYPE, wire: h.wire, steps: [h.step],
     want: { verdict: 'empty-by-design', reason: 'HEAD' } });
 }
 {
@@ -207,10 +232,9 @@ function chunked(body, n) {
     steps: [out('handler', r, { enc: 'identity' })], want: { verdict: 'empty-by-design', reason: '204' } });
 }
 {
-  const p = prelude({ statusCode: 204, headers: {} });
-  kase('stream-204', { about: '204 on a stream', event: GET, mode: 'streaming', contentType: PRELUDE_TYPE, wire: p,
-    steps: [{ stage: 'stream', phase: 'end', kind: 'stream', bytes: p.length, chunks: 2, after: 0 }],
-    want: { verdict: 'empty-by-design', reason: '204' } });
+  const h = helperStream('function', { statusCode: 204, headers: {} }, Buffer.alloc(0), 1);
+  kase('stream-204', { about: '204 on a stream, prelude written by the function', event: GET, mode: 'streaming', contentType: PRELUDE_TYPE, wire: h.wire,
+    steps: [h.step], want: { verdict: 'empty-by-design', reason: '204' } });
 }
 
 // ---- short bodies: lost at the stage, or unknown when it cannot be told ----
@@ -244,19 +268,17 @@ function chunked(body, n) {
     want: { verdict: 'lost:handler', reason: 'short: 700 of ' + page.length } });
 }
 {
-  const body = Buffer.from(page);
-  const p = prelude({ statusCode: 200, headers: { 'content-type': 'text/html' } });
+  const h = helperStream('from', { statusCode: 200, headers: { 'content-type': 'text/html' } }, page, 1000);
+  const p = h.wire.length - page.length;
   kase('short-stream', { about: 'the function wrote the page through HttpResponseStream.from; 1024 body bytes reached Lambda', event: GET,
-    mode: 'streaming', contentType: PRELUDE_TYPE, chunked: true, wire: chunked(Buffer.concat([p, body.subarray(0, 1024)]), 256),
-    steps: [{ stage: 'stream', phase: 'end', kind: 'stream', bytes: body.length, chunks: 6, status: 200, after: 0.5 }],
-    want: { verdict: 'lost:streaming', reason: 'short: 1024 of ' + body.length + ' bytes' } });
+    mode: 'streaming', contentType: PRELUDE_TYPE, chunked: true, wire: chunked(h.wire.subarray(0, p + 1024), 256), steps: [h.step],
+    want: { verdict: 'lost:streaming', reason: 'short: 1024 of ' + page.length + ' bytes' } });
 }
 {
-  const body = Buffer.from(page);
-  const p = prelude({ statusCode: 200, headers: { 'content-type': 'text/html' } });
+  const h = helperStream('function', { statusCode: 200, headers: { 'content-type': 'text/html' } }, page, 1000);
+  const p = h.wire.length - page.length;
   kase('short-stream-prelude-by-function', { about: 'the function wrote prelude and page itself (counted together); 1024 body bytes reached Lambda', event: GET,
-    mode: 'streaming', contentType: PRELUDE_TYPE, wire: Buffer.concat([p, body.subarray(0, 1024)]),
-    steps: [{ stage: 'stream', phase: 'end', kind: 'stream', bytes: p.length + body.length, chunks: 6, after: 0.5 }],
+    mode: 'streaming', contentType: PRELUDE_TYPE, wire: h.wire.subarray(0, p + 1024), steps: [h.step],
     want: { verdict: 'lost:streaming', reason: 'short: 1024 of ' } });
 }
 {
