@@ -11,9 +11,12 @@ const fs = require('node:fs');
 const path = require('node:path');
 const zlib = require('node:zlib');
 const crypto = require('node:crypto');
-const measure = require('../../../../layer/node/lib/measure.cjs');
-const { Invocation, now } = require('../../../../layer/node/lib/invocation.cjs');
-const streams = require('../../../../layer/node/lib/streams.cjs');
+// HELPER_LIB runs another copy of the helper (to check a helper change against these
+// verdicts); the committed files come from this repository's.
+const lib = process.env.HELPER_LIB || path.join(__dirname, '../../../../layer/node/lib');
+const measure = require(path.join(lib, 'measure.cjs'));
+const { Invocation, now } = require(path.join(lib, 'invocation.cjs'));
+const streams = require(path.join(lib, 'streams.cjs'));
 
 const here = __dirname;
 const base = JSON.parse(fs.readFileSync(process.env.URL_EVENT ||
@@ -95,7 +98,11 @@ function helperStream(by, preludeObj, body, chunk) {
   streams.instrument(sink, inv);
   let stream = sink;
   if (by === 'from') stream = lambda.HttpResponseStream.from(sink, preludeObj);
-  if (by === 'function') { stream.write(JSON.stringify(preludeObj)); stream.write(new Uint8Array(8)); }
+  if (by === 'function') {
+    stream.setContentType(PRELUDE_TYPE);
+    stream.write(JSON.stringify(preludeObj));
+    stream.write(new Uint8Array(8));
+  }
   for (let i = 0; i < body.length; i += chunk) stream.write(body.subarray(i, i + chunk));
   if (by === 'from' && body.length === 0) stream.write(''); // the first write sends the prelude
   stream.end();
