@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -24,8 +25,8 @@ import (
 //
 // The innermost layer to return reports stage "handler", each layer around it
 // "middleware:<name>", in that order. An HTTP-shaped result (API Gateway v1 and v2, function
-// URL, ALB; value or pointer) is reported as kind "http" with its decoded body length and
-// status code; any other value as kind "json" with the size of the JSON aws-lambda-go sends
+// URL, ALB; value or pointer) is reported as kind "http" with its decoded body length,
+// status code and content-encoding ("identity" for none); any other value as kind "json" with the size of the JSON aws-lambda-go sends
 // (trailing newline included); a nil pointer as "undefined"; an error as phase "error".
 // A result that is an io.Reader sent as raw bytes is not reported, since counting it would
 // mean reading it.
@@ -58,28 +59,28 @@ func Wrap[TIn, TOut any](name string, h func(context.Context, TIn) (TOut, error)
 func measure(v any) (line.Step, bool) {
 	switch r := v.(type) {
 	case events.APIGatewayV2HTTPResponse:
-		return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded), true
+		return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded, encoding(r.Headers, r.MultiValueHeaders)), true
 	case *events.APIGatewayV2HTTPResponse:
 		if r != nil {
-			return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded), true
+			return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded, encoding(r.Headers, r.MultiValueHeaders)), true
 		}
 	case events.APIGatewayProxyResponse:
-		return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded), true
+		return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded, encoding(r.Headers, r.MultiValueHeaders)), true
 	case *events.APIGatewayProxyResponse:
 		if r != nil {
-			return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded), true
+			return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded, encoding(r.Headers, r.MultiValueHeaders)), true
 		}
 	case events.LambdaFunctionURLResponse:
-		return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded), true
+		return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded, encoding(r.Headers, nil)), true
 	case *events.LambdaFunctionURLResponse:
 		if r != nil {
-			return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded), true
+			return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded, encoding(r.Headers, nil)), true
 		}
 	case events.ALBTargetGroupResponse:
-		return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded), true
+		return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded, encoding(r.Headers, r.MultiValueHeaders)), true
 	case *events.ALBTargetGroupResponse:
 		if r != nil {
-			return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded), true
+			return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded, encoding(r.Headers, r.MultiValueHeaders)), true
 		}
 	default:
 		if v == nil {
@@ -95,7 +96,23 @@ func measure(v any) (line.Step, bool) {
 	return line.Step{Phase: "out", Kind: "undefined"}, true
 }
 
-func httpStep(status int, body string, b64 bool) line.Step {
+// encoding is a result's Content-Encoding, "identity" for none, so the extension can tell
+// a stage that compressed the body from one that cut it.
+func encoding(single map[string]string, multi map[string][]string) string {
+	for k, v := range single {
+		if strings.EqualFold(k, "Content-Encoding") && v != "" {
+			return v
+		}
+	}
+	for k, v := range multi {
+		if strings.EqualFold(k, "Content-Encoding") && len(v) > 0 && v[0] != "" {
+			return v[0]
+		}
+	}
+	return "identity"
+}
+
+func httpStep(status int, body string, b64 bool, enc string) line.Step {
 	n := int64(len(body))
 	if b64 {
 		// As the extension counts it: decoded when it decodes, else as sent.
@@ -103,7 +120,7 @@ func httpStep(status int, body string, b64 bool) line.Step {
 			n = int64(len(d))
 		}
 	}
-	return line.Step{Phase: "out", Kind: "http", Bytes: n, Status: status}
+	return line.Step{Phase: "out", Kind: "http", Bytes: n, Status: status, Enc: enc}
 }
 
 var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}

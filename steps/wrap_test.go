@@ -88,31 +88,37 @@ func TestWrapResultShapes(t *testing.T) {
 	}{
 		{"api gateway v2", func(t *testing.T, s *stepSink) []string {
 			return one(t, s, result(events.APIGatewayV2HTTPResponse{StatusCode: 200, Body: "hello"}, nil))
-		}, `"phase":"out","bytes":5,"kind":"http","status":200}`},
+		}, `"phase":"out","bytes":5,"kind":"http","status":200,"enc":"identity"}`},
 		{"api gateway v2 pointer, base64", func(t *testing.T, s *stepSink) []string {
 			return one(t, s, result(&events.APIGatewayV2HTTPResponse{StatusCode: 201, Body: "aGVsbG8gd29ybGQ=", IsBase64Encoded: true}, nil))
-		}, `"phase":"out","bytes":11,"kind":"http","status":201}`},
+		}, `"phase":"out","bytes":11,"kind":"http","status":201,"enc":"identity"}`},
+		{"api gateway v2, gzip body", func(t *testing.T, s *stepSink) []string {
+			return one(t, s, result(events.APIGatewayV2HTTPResponse{StatusCode: 200, Headers: map[string]string{"content-encoding": "gzip"}, Body: "H4sIAAAAAAAAA8tIzcnJBwCGphA2BQAAAA==", IsBase64Encoded: true}, nil))
+		}, `"phase":"out","bytes":25,"kind":"http","status":200,"enc":"gzip"}`},
+		{"api gateway v1, br in multi-value headers", func(t *testing.T, s *stepSink) []string {
+			return one(t, s, result(events.APIGatewayProxyResponse{StatusCode: 200, MultiValueHeaders: map[string][]string{"Content-Encoding": {"br"}}, Body: "CwGAaGVsbG8D", IsBase64Encoded: true}, nil))
+		}, `"phase":"out","bytes":9,"kind":"http","status":200,"enc":"br"}`},
 		{"api gateway v1", func(t *testing.T, s *stepSink) []string {
 			return one(t, s, result(events.APIGatewayProxyResponse{StatusCode: 404, Body: "nope"}, nil))
-		}, `"phase":"out","bytes":4,"kind":"http","status":404}`},
+		}, `"phase":"out","bytes":4,"kind":"http","status":404,"enc":"identity"}`},
 		{"api gateway v1 pointer, empty", func(t *testing.T, s *stepSink) []string {
 			return one(t, s, result(&events.APIGatewayProxyResponse{StatusCode: 200}, nil))
-		}, `"phase":"out","bytes":0,"kind":"http","status":200}`},
+		}, `"phase":"out","bytes":0,"kind":"http","status":200,"enc":"identity"}`},
 		{"function url", func(t *testing.T, s *stepSink) []string {
 			return one(t, s, result(events.LambdaFunctionURLResponse{StatusCode: 200, Body: "AAEC", IsBase64Encoded: true}, nil))
-		}, `"phase":"out","bytes":3,"kind":"http","status":200}`},
+		}, `"phase":"out","bytes":3,"kind":"http","status":200,"enc":"identity"}`},
 		{"function url pointer", func(t *testing.T, s *stepSink) []string {
 			return one(t, s, result(&events.LambdaFunctionURLResponse{StatusCode: 304}, nil))
-		}, `"phase":"out","bytes":0,"kind":"http","status":304}`},
+		}, `"phase":"out","bytes":0,"kind":"http","status":304,"enc":"identity"}`},
 		{"alb", func(t *testing.T, s *stepSink) []string {
 			return one(t, s, result(events.ALBTargetGroupResponse{StatusCode: 200, Body: "abc"}, nil))
-		}, `"phase":"out","bytes":3,"kind":"http","status":200}`},
+		}, `"phase":"out","bytes":3,"kind":"http","status":200,"enc":"identity"}`},
 		{"alb pointer, base64 that does not decode", func(t *testing.T, s *stepSink) []string {
 			return one(t, s, result(&events.ALBTargetGroupResponse{StatusCode: 200, Body: "not base64!", IsBase64Encoded: true}, nil))
-		}, `"phase":"out","bytes":11,"kind":"http","status":200}`},
+		}, `"phase":"out","bytes":11,"kind":"http","status":200,"enc":"identity"}`},
 		{"interface holding an HTTP result", func(t *testing.T, s *stepSink) []string {
 			return one(t, s, result[any](events.APIGatewayV2HTTPResponse{StatusCode: 200, Body: "xy"}, nil))
-		}, `"phase":"out","bytes":2,"kind":"http","status":200}`},
+		}, `"phase":"out","bytes":2,"kind":"http","status":200,"enc":"identity"}`},
 		{"json object", func(t *testing.T, s *stepSink) []string {
 			return one(t, s, result(map[string]string{"a": "<b>"}, nil)) // {"a":"<b>"} + newline, not HTML-escaped
 		}, `"phase":"out","bytes":12,"kind":"json"}`},
@@ -175,9 +181,9 @@ func TestWrapLayers(t *testing.T) {
 		}
 		got := s.lines(t, 3)
 		want := []string{
-			`@bodytrace/step {"v":1,"rid":"` + rid + `","seq":0,"stage":"handler","phase":"out","bytes":1024,"kind":"http","status":200}`,
-			`@bodytrace/step {"v":1,"rid":"` + rid + `","seq":1,"stage":"middleware:auth","phase":"out","bytes":1024,"kind":"http","status":200}`,
-			`@bodytrace/step {"v":1,"rid":"` + rid + `","seq":2,"stage":"middleware:dropper","phase":"out","bytes":0,"kind":"http","status":200}`,
+			`@bodytrace/step {"v":1,"rid":"` + rid + `","seq":0,"stage":"handler","phase":"out","bytes":1024,"kind":"http","status":200,"enc":"identity"}`,
+			`@bodytrace/step {"v":1,"rid":"` + rid + `","seq":1,"stage":"middleware:auth","phase":"out","bytes":1024,"kind":"http","status":200,"enc":"identity"}`,
+			`@bodytrace/step {"v":1,"rid":"` + rid + `","seq":2,"stage":"middleware:dropper","phase":"out","bytes":0,"kind":"http","status":200,"enc":"identity"}`,
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -198,7 +204,7 @@ func TestWrapShortCircuit(t *testing.T) {
 	if _, err := h(invokeCtx("rid-1"), nil); err != nil {
 		t.Fatal(err)
 	}
-	want := `@bodytrace/step {"v":1,"rid":"rid-1","seq":0,"stage":"handler","phase":"out","bytes":2,"kind":"http","status":401,"who":"auth"}`
+	want := `@bodytrace/step {"v":1,"rid":"rid-1","seq":0,"stage":"handler","phase":"out","bytes":2,"kind":"http","status":401,"who":"auth","enc":"identity"}`
 	if got := s.lines(t, 1); got[0] != want {
 		t.Errorf("got  %s\nwant %s", got[0], want)
 	}
@@ -247,7 +253,7 @@ func TestWrapStdout(t *testing.T) {
 	if _, err := h(invokeCtx("rid-1"), nil); err != nil {
 		t.Fatal(err)
 	}
-	want := `@bodytrace/step {"v":1,"rid":"rid-1","seq":0,"stage":"handler","phase":"out","bytes":3,"kind":"http","status":200}` + "\n"
+	want := `@bodytrace/step {"v":1,"rid":"rid-1","seq":0,"stage":"handler","phase":"out","bytes":3,"kind":"http","status":200,"enc":"identity"}` + "\n"
 	if buf.String() != want {
 		t.Errorf("stdout got %q, want %q", buf.String(), want)
 	}
@@ -289,7 +295,7 @@ func TestWrapHTTP(t *testing.T) {
 	}
 	got := decode(t, s.lines(t, 2))
 	want := []line.Step{
-		{V: 1, RequestID: "rid-1", Seq: 0, Stage: "handler", Phase: "out", Kind: "http", Bytes: 5, Status: 201},
+		{V: 1, RequestID: "rid-1", Seq: 0, Stage: "handler", Phase: "out", Kind: "http", Bytes: 5, Status: 201, Enc: "identity"},
 		{V: 1, RequestID: "rid-1", Seq: 1, Stage: "stream", Phase: "end", Kind: "stream", Bytes: 5, Chunks: 2, Status: 201},
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -327,8 +333,8 @@ func TestWrapHTTPLambdaURL(t *testing.T) {
 	}
 	got := decode(t, s.lines(t, 3))
 	want := []line.Step{
-		{V: 1, RequestID: "rid-1", Seq: 0, Stage: "handler", Phase: "out", Kind: "http", Bytes: 4000, Status: 200},
-		{V: 1, RequestID: "rid-1", Seq: 1, Stage: "middleware:half", Phase: "out", Kind: "http", Bytes: 2000, Status: 200},
+		{V: 1, RequestID: "rid-1", Seq: 0, Stage: "handler", Phase: "out", Kind: "http", Bytes: 4000, Status: 200, Enc: "identity"},
+		{V: 1, RequestID: "rid-1", Seq: 1, Stage: "middleware:half", Phase: "out", Kind: "http", Bytes: 2000, Status: 200, Enc: "identity"},
 		{V: 1, RequestID: "rid-1", Seq: 2, Stage: "stream", Phase: "end", Kind: "stream", Bytes: 2000, Chunks: 1, Status: 200},
 	}
 	if !reflect.DeepEqual(got, want) {

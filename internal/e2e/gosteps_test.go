@@ -288,9 +288,9 @@ func TestGoStepsNoLayer(t *testing.T) {
 					dropped = 0
 				}
 				want = append(want,
-					steps.Step{V: 1, RequestID: ids[i], Seq: 0, Stage: "handler", Phase: "out", Kind: "http", Bytes: int64(n), Status: 200},
-					steps.Step{V: 1, RequestID: ids[i], Seq: 1, Stage: "middleware:auth", Phase: "out", Kind: "http", Bytes: int64(n), Status: 200},
-					steps.Step{V: 1, RequestID: ids[i], Seq: 2, Stage: "middleware:dropper", Phase: "out", Kind: "http", Bytes: dropped, Status: 200})
+					steps.Step{V: 1, RequestID: ids[i], Seq: 0, Stage: "handler", Phase: "out", Kind: "http", Bytes: int64(n), Status: 200, Enc: "identity"},
+					steps.Step{V: 1, RequestID: ids[i], Seq: 1, Stage: "middleware:auth", Phase: "out", Kind: "http", Bytes: int64(n), Status: 200, Enc: "identity"},
+					steps.Step{V: 1, RequestID: ids[i], Seq: 2, Stage: "middleware:dropper", Phase: "out", Kind: "http", Bytes: dropped, Status: 200, Enc: "identity"})
 			}
 			// The emulator forwards the function's stdout on its own schedule (Managed
 			// Instances batches it): wait, bounded, for every line before comparing.

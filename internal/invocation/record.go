@@ -153,6 +153,9 @@ type Response struct {
 	ContentEncoding string
 	ContentType     string
 	IsBase64Encoded bool
+	// HeadersUnread is set when the result's headers were too large to read, so its
+	// content-encoding is not known.
+	HeadersUnread bool
 	// BadBase64 is set when isBase64Encoded is true but the body does not decode: the
 	// gateway cannot turn it into bytes.
 	BadBase64 bool

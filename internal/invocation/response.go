@@ -120,3 +120,24 @@ func (r *Response) ParseStream(head []byte, contentType string) {
 	}
 	r.BodyBytes = r.WireBytes - int64(i+len(preludeEnd))
 }
+
+// maxErrorBody caps the error document kept from /error: enough for its type, message
+// and the top of its stack trace.
+const maxErrorBody = 8 << 10
+
+// ParseError keeps the start of the error document the runtime posted to
+// /invocation/{id}/error ({"errorType","errorMessage","trace"} from the Node runtime), so
+// the verdict can name the package on the error's stack. It stays in the record; nothing
+// exports it.
+func (r *Response) ParseError(body []byte) {
+	r.ErrorBody = string(body[:min(len(body), maxErrorBody)])
+}
+
+// errorText is the error document readable as text: a stream's error trailer carries it
+// base64-encoded, the /error route as is.
+func (r *Response) errorText() string {
+	if d, err := base64.StdEncoding.DecodeString(r.ErrorBody); err == nil && len(d) > 0 {
+		return string(d)
+	}
+	return r.ErrorBody
+}

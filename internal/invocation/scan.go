@@ -31,6 +31,7 @@ type ResultScanner struct {
 	scalar  bool
 	raw     []byte            // the value of a kept field
 	kept    map[string][]byte // statusCode, headers, ... raw JSON
+	dropped bool              // a kept field was larger than maxKept and not read
 	hex     []byte            // \uXXXX digits being read in the body
 	pending rune              // a high surrogate waiting for its pair
 
@@ -385,6 +386,8 @@ func (s *ResultScanner) keep(c byte) {
 func (s *ResultScanner) endValue() {
 	if s.mode == mKeep && len(s.raw) <= maxKept {
 		s.kept[string(s.key)] = append([]byte(nil), s.raw...)
+	} else if s.mode == mKeep {
+		s.dropped = true
 	}
 	if s.mode == mBody && s.pending != 0 {
 		s.rune(utf8.RuneError)
@@ -565,6 +568,7 @@ func (s *ResultScanner) Apply(r *Response, trigger Trigger) {
 		return
 	}
 	r.setHTTP(h)
+	r.HeadersUnread = s.dropped
 	r.BodyBytes = 0
 	if !s.body.seen || !s.body.isStr {
 		return

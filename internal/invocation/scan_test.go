@@ -164,3 +164,19 @@ func BenchmarkParseBuffered6MB(b *testing.B) {
 		r.ParseBuffered(res, true, TriggerFunctionURL)
 	}
 }
+
+// TestScannerHeadersTooLarge: headers past what the scanner keeps leave the result's
+// content-encoding unknown, so a compressed body is not taken for an identity one.
+func TestScannerHeadersTooLarge(t *testing.T) {
+	big := map[string]string{"content-encoding": "gzip", "x-padding": strings.Repeat("p", maxKept+10)}
+	h, _ := json.Marshal(big)
+	result := []byte(fmt.Sprintf(`{"statusCode":200,"headers":%s,"body":"H4sIAAAAAAAAA8tIzcnJBwCGphA2BQAAAA==","isBase64Encoded":true}`, h))
+	r := scanned(result, 512, TriggerFunctionURL)
+	if !r.HeadersUnread || r.encoding() != "" || r.BodyBytes != 25 {
+		t.Errorf("HeadersUnread %v, encoding %q, body %d; want true, \"\", 25", r.HeadersUnread, r.encoding(), r.BodyBytes)
+	}
+	small := scanned([]byte(`{"statusCode":200,"headers":{"Content-Encoding":"gzip"},"body":"H4sIAAAAAAAAA8tIzcnJBwCGphA2BQAAAA==","isBase64Encoded":true}`), 7, TriggerFunctionURL)
+	if small.HeadersUnread || small.encoding() != "gzip" {
+		t.Errorf("small headers: HeadersUnread %v, encoding %q", small.HeadersUnread, small.encoding())
+	}
+}

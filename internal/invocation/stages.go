@@ -27,6 +27,10 @@ type Stage struct {
 	Who    string
 	After  float64 // ms after the handler settled, for writes
 	Chunks int
+	// Enc is the body's content-encoding at this stage ("identity" for none), "" when
+	// the stage did not say; Decoded its length after content decoding, nil when not known.
+	Enc     string
+	Decoded *int64
 }
 
 // Stages returns the checkpoints along the response path, innermost first: the handler,
@@ -39,7 +43,8 @@ func (r *Record) Stages() []Stage {
 	sort.SliceStable(ordered, func(i, j int) bool { return ordered[i].Seq < ordered[j].Seq })
 	var late *Stage
 	for _, s := range ordered {
-		st := Stage{Name: s.Stage, Bytes: s.Bytes, Status: s.Status, Kind: s.Kind, Who: s.Who, After: s.After, Chunks: s.Chunks}
+		st := Stage{Name: s.Stage, Bytes: s.Bytes, Status: s.Status, Kind: s.Kind, Who: s.Who, After: s.After, Chunks: s.Chunks,
+			Enc: stepEncoding(s), Decoded: s.Decoded}
 		switch {
 		case s.Stage == StageHandler || s.Stage == StageAdapter || strings.HasPrefix(s.Stage, middlewarePre):
 			if s.Phase == "" || s.Phase == "out" {
@@ -66,7 +71,7 @@ func (r *Record) Stages() []Stage {
 		if p.Mode == ModeStreaming {
 			name = "stream"
 		}
-		out = append(out, Stage{Name: name, Bytes: p.BodyBytes, Status: p.StatusCode, Chunks: p.Chunks})
+		out = append(out, Stage{Name: name, Bytes: p.BodyBytes, Status: p.StatusCode, Chunks: p.Chunks, Enc: p.encoding()})
 	}
 	if d := r.Platform.RuntimeDone; d != nil && d.ProducedBytes != nil {
 		out = append(out, Stage{Name: StagePlatform, Bytes: *d.ProducedBytes})

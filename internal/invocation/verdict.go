@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-
-	"github.com/bodytrace/bodytrace/internal/steps"
 )
 
 // Verdict values. Lost verdicts start with LostPrefix and name the stage.
@@ -43,6 +41,9 @@ func (r *Record) Judge() Verdict {
 		if v, ok := r.lostAlongPath(); ok {
 			return v
 		}
+		if v, ok := r.shortAlongPath(); ok {
+			return v
+		}
 		if !r.Observed.RuntimeAPI {
 			return Verdict{Verdict: VerdictUnknown, Reason: "the Runtime API was not observed: on a managed runtime set AWS_LAMBDA_EXEC_WRAPPER=/opt/bodytrace-wrapper; in a Go function import github.com/bodytrace/bodytrace/steps"}
 		}
@@ -70,10 +71,16 @@ func (r *Record) Judge() Verdict {
 	if resp.BadBase64 {
 		return lost("handler", "the result says isBase64Encoded but its %d-character body is not base64: the gateway cannot decode it (set isBase64Encoded only for base64 bodies)", resp.BodyBytes)
 	}
-	if st, ok := r.streamStep(); ok && resp.Mode == ModeStreaming && st.Bytes > resp.BodyBytes {
-		return lost("streaming", "the function wrote %d bytes to its stream but only %d reached Lambda", st.Bytes, resp.BodyBytes)
+	if v, ok := r.streamShort(); ok {
+		return v
 	}
 	if resp.BodyBytes > 0 {
+		if v, ok := r.lateShort(); ok {
+			return v
+		}
+		if v, ok := r.shortAlongPath(); ok {
+			return v
+		}
 		return Verdict{Verdict: VerdictDelivered, Reason: fmt.Sprintf("the function handed Lambda a %d-byte body; any loss is downstream (gateway, CDN)", resp.BodyBytes)}
 	}
 	if v, ok := r.emptyByDesign(); ok {
@@ -111,6 +118,13 @@ func (r *Record) lostAlongPath() (Verdict, bool) {
 		if s.Name == StageLateWrite || s.Name == StageResponse || s.Name == "stream" || s.Name == StagePlatform {
 			continue
 		}
+		if s.Kind == "stream" && s.Name != StageHandler {
+			continue // a stream's bytes are judged on the stream
+		}
+		if s.Bytes == 0 && s.Name != StageHandler && r.emptyStatus(s.Status) {
+			last = nil // a middleware that answers 204, 304 or HEAD empties the body by design
+			continue
+		}
 		if s.Bytes > 0 {
 			last = s
 			continue
@@ -136,17 +150,6 @@ func (r *Record) lostAlongPath() (Verdict, bool) {
 		return Verdict{Verdict: VerdictUnknown, Reason: fmt.Sprintf("%s held %d bytes but the runtime sent an empty body: something after it that reports no steps (a wrapper, the runtime client) dropped it; report each wrapper with wrap()", last.Name, last.Bytes)}, true
 	}
 	return Verdict{}, false
-}
-
-// blamedError returns the step that names the code responsible for a failed invocation,
-// such as a wrapper that dropped the streaming marker.
-func (r *Record) blamedError() (steps.Step, bool) {
-	for _, s := range r.Steps {
-		if s.Phase == "error" && s.Who != "" && s.Who != "unknown" {
-			return s, true
-		}
-	}
-	return steps.Step{}, false
 }
 
 func by(who string) string {

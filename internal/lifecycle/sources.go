@@ -58,6 +58,7 @@ func (l *Loop) Response(p runtimeproxy.Response) {
 		return
 	case p.Kind == runtimeproxy.KindError:
 		resp.Mode, resp.ErrorType = invocation.ModeError, p.Header.Get("Lambda-Runtime-Function-Error-Type")
+		resp.ParseError(p.Head)
 	case p.Streaming || strings.HasPrefix(p.Header.Get("Content-Type"), invocation.HTTPIntegrationContentType):
 		// aws-lambda-go's lambdaurl streams without the response-mode header; its prelude
 		// content type tells the stream apart.

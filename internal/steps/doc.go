@@ -29,6 +29,20 @@
 //   - chunks (number): writes so far, for streams.
 //   - who (string): the code responsible, when known (a wrapper's name, a package).
 //   - note (string): free text for a person.
+//   - enc (string): the body's content-encoding at this stage, as its Content-Encoding
+//     header says ("gzip", "br", "deflate", ...), "identity" when it has none. Optional;
+//     absent means the stage did not look. For kind "json" and "undefined" there is no
+//     content-encoding: the bytes are the value's JSON.
+//   - decoded (number): the body's length after content decoding (equal to bytes when enc
+//     is "identity"). Optional; a helper that does not decompress leaves it out.
+//
+// bytes never count HTTP framing (chunked encoding) or a function-URL stream's prelude
+// (its JSON metadata and the 8 NUL bytes after it): only body bytes, after base64
+// decoding, before content decoding. bodytrace compares stages on decoded bytes when it
+// can; when a stage passes on fewer bytes in another (or an unstated) encoding it says
+// "unknown" rather than "lost". enc and decoded were added to version 1 as optional
+// fields: readers of version 1 that predate them ignore them, and lines without them
+// read as before.
 //
 // Lines travel by one of two transports, parsed by the same code: printed to stdout (the
 // extension reads them from the Telemetry API "function" stream), or sent, one line per

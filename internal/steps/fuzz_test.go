@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -31,6 +32,8 @@ func FuzzParse(f *testing.F) {
 		`@bodytrace/step {"v":1,"rid":"r","stage":"s","note":"\u003c\u0000\ud800"}`,
 		"@bodytrace/step",
 		"",
+		`@bodytrace/step {"v":1,"rid":"r","stage":"middleware:compression","bytes":120,"kind":"http","enc":"gzip","decoded":5171}`,
+		`@bodytrace/step {"v":1,"rid":"r","stage":"handler","bytes":1,"decoded":-3}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -48,7 +51,7 @@ func FuzzParse(f *testing.F) {
 		if len(line) > MaxLine || Find(line) < 0 {
 			t.Fatalf("Parse accepted %d bytes (marker at %d)", len(line), Find(line))
 		}
-		if s.V != Version || s.RequestID == "" || s.Stage == "" || s.Bytes < 0 {
+		if s.V != Version || s.RequestID == "" || s.Stage == "" || s.Bytes < 0 || s.Decoded != nil && *s.Decoded < 0 {
 			t.Fatalf("Parse(%q) = %+v: breaks v/rid/stage/bytes invariants", line, s)
 		}
 		if !utf8.ValidString(s.RequestID) || !utf8.ValidString(s.Stage) || !utf8.ValidString(s.Note) {
@@ -64,7 +67,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Format(%+v) = %q: not one line", s, out)
 		}
 		back, err := Parse(out)
-		if err != nil || back != s {
+		if err != nil || !reflect.DeepEqual(back, s) {
 			t.Fatalf("round trip: Parse(Format(%+v)) = %+v, %v", s, back, err)
 		}
 	})

@@ -31,6 +31,11 @@ type Step struct {
 	Chunks    int     `json:"chunks,omitempty"`
 	Who       string  `json:"who,omitempty"`
 	Note      string  `json:"note,omitempty"`
+	// Enc and Decoded say what Bytes are when the body may be compressed: Enc is the
+	// body's content-encoding at this stage ("identity" for none), Decoded its length
+	// after content decoding. Both are optional; absent means the stage did not say.
+	Enc     string `json:"enc,omitempty"`
+	Decoded *int64 `json:"decoded,omitempty"`
 }
 
 // Errors a line can be rejected with; each wraps ErrRejected.
@@ -74,7 +79,7 @@ func Parse(line []byte) (Step, error) {
 	if s.RequestID == "" || s.Stage == "" {
 		return Step{}, fmt.Errorf("%w: rid and stage are required", ErrMalformed)
 	}
-	if s.Bytes < 0 {
+	if s.Bytes < 0 || s.Decoded != nil && *s.Decoded < 0 {
 		return Step{}, fmt.Errorf("%w: negative bytes", ErrMalformed)
 	}
 	return s, nil

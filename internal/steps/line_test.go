@@ -2,6 +2,7 @@ package steps
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -17,6 +18,9 @@ func TestParse(t *testing.T) {
 			want: Step{V: 1, RequestID: "r1", Stage: "handler", Phase: "out", Bytes: 2048, Kind: "http", Status: 200}},
 		{name: "log prefix and trailing newline", line: "2026-11-25T13:00:00Z\tr1\tINFO\t@bodytrace/step {\"v\":1,\"rid\":\"r1\",\"stage\":\"write\",\"after\":12.5,\"bytes\":3,\"who\":\"sentry\"}\n",
 			want: Step{V: 1, RequestID: "r1", Stage: "write", After: 12.5, Bytes: 3, Who: "sentry"}},
+		{name: "encoding and decoded length", line: `@bodytrace/step {"v":1,"rid":"r1","seq":1,"stage":"middleware:compression","phase":"out","bytes":138,"kind":"http","status":200,"enc":"gzip","decoded":5171}`,
+			want: Step{V: 1, RequestID: "r1", Seq: 1, Stage: "middleware:compression", Phase: "out", Bytes: 138, Kind: "http", Status: 200, Enc: "gzip", Decoded: ptr(5171)}},
+		{name: "negative decoded", line: `@bodytrace/step {"v":1,"rid":"r","stage":"handler","bytes":1,"decoded":-1}`, err: ErrMalformed},
 		{name: "no marker", line: `{"v":1,"rid":"r1","stage":"handler"}`, err: ErrNoMarker},
 		{name: "not JSON", line: `@bodytrace/step {"v":1,`, err: ErrMalformed},
 		{name: "unknown version", line: `@bodytrace/step {"v":2,"rid":"r1","stage":"handler"}`, err: ErrBadVersion},
@@ -34,7 +38,7 @@ func TestParse(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || got != tt.want {
+			if err != nil || !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("Parse = %+v, %v; want %+v", got, err, tt.want)
 			}
 		})
@@ -42,14 +46,16 @@ func TestParse(t *testing.T) {
 }
 
 func TestFormatRoundTrip(t *testing.T) {
-	in := Step{RequestID: "abc", Seq: 3, Stage: "middleware:auth", Phase: "out", Bytes: 12, Kind: "json", Note: "a \"quoted\" note"}
+	in := Step{RequestID: "abc", Seq: 3, Stage: "middleware:auth", Phase: "out", Bytes: 12, Kind: "json", Note: "a \"quoted\" note", Enc: "br", Decoded: ptr(40)}
 	line := Format(in)
 	if !strings.HasPrefix(string(line), Marker) || strings.Contains(string(line), "\n") {
 		t.Fatalf("line %q", line)
 	}
 	out, err := Parse(line)
 	in.V = Version
-	if err != nil || out != in {
+	if err != nil || !reflect.DeepEqual(out, in) {
 		t.Fatalf("round trip: %+v, %v; want %+v", out, err, in)
 	}
 }
+
+func ptr(n int64) *int64 { return &n }

@@ -1,0 +1,107 @@
+package invocation
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/bodytrace/bodytrace/internal/steps"
+)
+
+// knownPackages names the wrappers people know by name, as the Node helper does
+// (layer/node/lib/culprit.cjs): the package on a stack becomes the stage's name.
+var knownPackages = []struct {
+	match *regexp.Regexp
+	name  string
+}{
+	{regexp.MustCompile(`^@sentry/`), "sentry"},
+	{regexp.MustCompile(`^@opentelemetry/`), "opentelemetry"},
+	{regexp.MustCompile(`^(dd-trace|datadog-lambda-js)$`), "datadog"},
+	{regexp.MustCompile(`^(newrelic|@newrelic/.+)$`), "newrelic"},
+	{regexp.MustCompile(`^@middy/`), "middy"},
+}
+
+// culpritName is the name a package is blamed under.
+func culpritName(pkg string) string {
+	for _, k := range knownPackages {
+		if k.match.MatchString(pkg) {
+			return k.name
+		}
+	}
+	return pkg
+}
+
+// modulePath finds an npm package in a path on a stack: node_modules/<name> or
+// node_modules/@scope/<name>.
+var modulePath = regexp.MustCompile(`node_modules/((?:@[A-Za-z0-9._~-]+/)?[A-Za-z0-9._~-]+)`)
+
+// notCulprits are packages on every stack that are never the wrapper to blame: the
+// runtime client (installed from npm outside Lambda) and bodytrace itself.
+var notCulprits = map[string]bool{"aws-lambda-ric": true, "@aws/lambda-invoke-store": true, "bodytrace": true}
+
+// packageOnStack returns the first package (innermost frame first) a stack, or a note
+// carrying one, runs through, other than the runtime client and bodytrace; "" for none.
+func packageOnStack(text string) string {
+	for _, m := range modulePath.FindAllStringSubmatch(text, -1) {
+		if pkg := m[1]; !notCulprits[pkg] && !strings.HasPrefix(pkg, "@bodytrace/") {
+			return pkg
+		}
+	}
+	return ""
+}
+
+// blamedError returns the step that names the code responsible for a failed invocation,
+// such as a wrapper that dropped the streaming marker, with Who set to the name it is
+// blamed under and a one-line Note. The name comes from, in order: an error step's who;
+// a node_modules package on a stack in an error step's note; and, when the helper saw a
+// streaming handler called as a buffered one, the first package on the stack of the
+// error the runtime reported.
+func (r *Record) blamedError() (steps.Step, bool) {
+	var drop *steps.Step // the helper saw a streaming handler called as a buffered one
+	for i := range r.Steps {
+		if s := &r.Steps[i]; s.Stage == "stream" && s.Phase == "error" {
+			drop = s
+			break
+		}
+	}
+	found, ok := r.errorStepNaming()
+	if !ok && drop != nil && r.Response != nil {
+		if pkg := packageOnStack(r.Response.errorText()); pkg != "" {
+			found, ok = *drop, true
+			found.Who, found.Note = pkg, firstLine(drop.Note)+" (on the stack of the error: "+pkg+")"
+		}
+	}
+	if !ok {
+		return steps.Step{}, false
+	}
+	found.Who = culpritName(found.Who)
+	if drop != nil && found.Stage != "stream" {
+		found.Note = firstLine(drop.Note) + "; " + found.Note
+	}
+	return found, true
+}
+
+// errorStepNaming finds the first error step that names someone: by its who, else by a
+// package on the stack its note carries.
+func (r *Record) errorStepNaming() (steps.Step, bool) {
+	for _, s := range r.Steps {
+		if s.Phase == "error" && s.Who != "" && s.Who != "unknown" {
+			s.Note = firstLine(s.Note)
+			return s, true
+		}
+	}
+	for _, s := range r.Steps {
+		if pkg := packageOnStack(s.Note); s.Phase == "error" && pkg != "" {
+			s.Who, s.Note = pkg, firstLine(s.Note)+" (on the stack: "+pkg+")"
+			return s, true
+		}
+	}
+	return steps.Step{}, false
+}
+
+// firstLine is a note's first line: a reason is one line, a stack is not.
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
