@@ -359,6 +359,9 @@ type Function struct {
 	Dir string
 	// NodeModules, when set, is a node_modules folder mounted at /var/task/node_modules.
 	NodeModules string
+	// Whole copies Dir to /var/task as it is, node_modules folders and symbolic links
+	// included: a build's output (OpenNext's server function) that ships its own packages.
+	Whole bool
 	// Node is the Node.js major version to run ("22" or "24", with aws-lambda-ric 4.x, as
 	// Lambda's nodejs22.x and nodejs24.x do); empty runs the machine's Node with
 	// aws-lambda-ric 3.x.
@@ -452,7 +455,11 @@ func launch(task string, tools Tools, art Artifacts, fn Function, env []string) 
 		if dir == "" {
 			dir = art.NodeExample
 		}
-		err = errors.Join(copyDir(dir, task), os.WriteFile(filepath.Join(task, "bootstrap"), []byte(nodeBootstrap), 0o755))
+		copyErr := copyDir(dir, task)
+		if fn.Whole {
+			copyErr = copyWhole(dir, task)
+		}
+		err = errors.Join(copyErr, os.WriteFile(filepath.Join(task, "bootstrap"), []byte(nodeBootstrap), 0o755))
 		if fn.NodeModules != "" {
 			err = errors.Join(err, os.MkdirAll(filepath.Join(task, "node_modules"), 0o755))
 		}
@@ -497,6 +504,8 @@ func launch(task string, tools Tools, art Artifacts, fn Function, env []string) 
 		"BODYTRACE_PROXY_PORT="+strconv.Itoa(proxyPort),
 		"BODYTRACE_STEPS_PORT="+strconv.Itoa(stepsPort),
 		"AWS_LAMBDA_FUNCTION_NAME=e2e-"+fn.Runtime,
+		// Lambda sets these for every runtime; aws-lambda-ric 4.x refuses to start without the first.
+		"LAMBDA_TASK_ROOT=/var/task", "LAMBDA_RUNTIME_DIR=/var/runtime",
 		"AWS_REGION=us-east-1",
 	)
 	if fn.Runtime == "node" && !fn.NoExtension && art.Wrapper != "" {
@@ -624,6 +633,15 @@ func copyDir(from, to string) error {
 		}
 		return copyFile(path, filepath.Join(to, rel))
 	})
+}
+
+// copyWhole copies a folder tree as it is, symbolic links included (cp -a keeps the links
+// a bundler's output relies on, which os.CopyFS refuses).
+func copyWhole(from, to string) error {
+	if b, err := exec.Command("cp", "-a", from+"/.", to).CombinedOutput(); err != nil {
+		return fmt.Errorf("copy %s to %s: %w: %s", from, to, err, b)
+	}
+	return nil
 }
 
 func copyFile(from, to string) error {
