@@ -222,6 +222,13 @@ func TestOpenNext(t *testing.T) {
 						if verdict != c.verdict {
 							t.Errorf("%s: verdict %q (%s), want %q; stages %v", c.name, verdict, reason, c.verdict, s["stages"])
 						}
+						// The proxy's record agrees with the caller: the mode, and the body bytes of a
+						// delivered answer (a hand-written prelude is not body).
+						wantMode := map[bool]string{false: "buffered", true: "streaming"}[streaming]
+						b, _ := s["bytes"].(map[string]any)
+						if s["mode"] != wantMode || (c.verdict == "delivered" && b["body"] != float64(len(a.body))) {
+							t.Errorf("%s: summary mode %v bytes %v, want %s with a %d-byte body", c.name, s["mode"], b, wantMode, len(a.body))
+						}
 					}
 				})
 			}
