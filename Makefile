@@ -28,13 +28,15 @@ vet:
 	go vet ./...
 	scripts/staticcheck.sh
 
-## tools: install the emulator, build Jaeger, install Node.js 22 and 24 and the Node.js runtime client (cached).
+## tools: install the emulator, build Jaeger, install Node.js 22 and 24 and the Node.js runtime client,
+## build the OpenNext example (cached).
 tools:
 	@scripts/install-rie.sh >/dev/null
 	@scripts/install-jaeger.sh >/dev/null
 	@scripts/install-ric.sh >/dev/null
 	@scripts/install-node-runtimes.sh >/dev/null
 	@scripts/install-node-examples.sh >/dev/null
+	@scripts/install-opennext.sh >/dev/null
 	@scripts/install-chromium.sh >/dev/null
 
 ## layer: build layer/build/bodytrace-x86_64.zip and bodytrace-arm64.zip.

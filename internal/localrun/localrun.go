@@ -372,6 +372,9 @@ type Function struct {
 	Dir string
 	// NodeModules, when set, is a node_modules folder mounted at /var/task/node_modules.
 	NodeModules string
+	// Whole copies Dir to /var/task as it is, node_modules folders and symbolic links
+	// included: a build's output (OpenNext's server function) that ships its own packages.
+	Whole bool
 	// Node is the Node.js major version to run ("22" or "24", with aws-lambda-ric 4.x, as
 	// Lambda's nodejs22.x and nodejs24.x do); empty runs the machine's Node with
 	// aws-lambda-ric 3.x.
@@ -465,7 +468,11 @@ func launch(task string, tools Tools, art Artifacts, fn Function, env []string) 
 		if dir == "" {
 			dir = art.NodeExample
 		}
-		err = errors.Join(copyDir(dir, task), os.WriteFile(filepath.Join(task, "bootstrap"), []byte(nodeBootstrap), 0o755))
+		copyErr := copyDir(dir, task)
+		if fn.Whole {
+			copyErr = copyWhole(dir, task)
+		}
+		err = errors.Join(copyErr, os.WriteFile(filepath.Join(task, "bootstrap"), []byte(nodeBootstrap), 0o755))
 		if fn.NodeModules != "" {
 			err = errors.Join(err, os.MkdirAll(filepath.Join(task, "node_modules"), 0o755))
 		}
@@ -662,6 +669,15 @@ func copyDir(from, to string) error {
 		}
 		return copyFile(path, filepath.Join(to, rel))
 	})
+}
+
+// copyWhole copies a folder tree as it is, symbolic links included (cp -a keeps the links
+// a bundler's output relies on, which os.CopyFS refuses).
+func copyWhole(from, to string) error {
+	if b, err := exec.Command("cp", "-a", from+"/.", to).CombinedOutput(); err != nil {
+		return fmt.Errorf("copy %s to %s: %w: %s", from, to, err, b)
+	}
+	return nil
 }
 
 func copyFile(from, to string) error {
