@@ -29,6 +29,7 @@ tools:
 	@scripts/install-ric.sh >/dev/null
 	@scripts/install-node-runtimes.sh >/dev/null
 	@scripts/install-node-examples.sh >/dev/null
+	@scripts/install-corpus.sh >/dev/null
 	@scripts/install-chromium.sh >/dev/null
 
 ## layer: build layer/build/bodytrace-x86_64.zip and bodytrace-arm64.zip.
