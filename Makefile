@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export BODYTRACE_CACHE ?= $(HOME)/.cache/bodytrace
 
-.PHONY: all test unit e2e tools layer demo bench fuzz vet clean
+.PHONY: all test unit e2e tools layer demo bench fuzz vet clean accuracy
 
 all: test
 
@@ -31,6 +31,14 @@ tools:
 	@scripts/install-node-examples.sh >/dev/null
 	@scripts/install-corpus.sh >/dev/null
 	@scripts/install-chromium.sh >/dev/null
+
+## accuracy: run the end-to-end tests with scoring on (ACCURACY_RUN picks tests, default all) and
+## render docs/accuracy.md from every scored invocation; fails after rendering when a test failed.
+ACCURACY_RUN ?= .
+accuracy: tools
+	@rm -f $(BODYTRACE_CACHE)/accuracy.jsonl
+	@status=0; BODYTRACE_ACCURACY_OUT=$(BODYTRACE_CACHE)/accuracy.jsonl go test -count=1 -run '$(ACCURACY_RUN)' ./internal/e2e/ || status=$$?; \
+	  go run ./scripts/accuracy -in $(BODYTRACE_CACHE)/accuracy.jsonl -out docs/accuracy.md -note "$(ACCURACY_NOTE)" && exit $$status
 
 ## layer: build layer/build/bodytrace-x86_64.zip and bodytrace-arm64.zip.
 layer:
