@@ -35,6 +35,7 @@ type corpusCase struct {
 	// empty means the same function answers the twin with ?variant=twin.
 	twinDir string
 	want    string // the right verdict for the bug
+	env     []string // the function's configuration, the same with and without the layer
 }
 
 // corpus lists the cases; each folder's README.md says what the caller gets.
@@ -68,6 +69,11 @@ var corpus = []corpusCase{
 		versions: "datadog-lambda-js@6.87.0", twinVers: "datadog-lambda-js@6.89.0",
 		link: "https://github.com/DataDog/datadog-lambda-js/pull/376", handler: "index.handler", event: "function-url.json",
 		twinDir: "twin", want: "lost:middleware:datadog-lambda-js"},
+	{name: "otel-streaming-2827", stack: "@opentelemetry/instrumentation-aws-lambda on a streaming handler (function URL)",
+		versions: "@opentelemetry/instrumentation-aws-lambda@0.52.0 @opentelemetry/sdk-trace-node@2.0.1", twinVers: "@opentelemetry/instrumentation-aws-lambda@0.57.2",
+		link: "https://github.com/open-telemetry/opentelemetry-js-contrib/issues/2827", handler: "index.handler", event: "function-url.json",
+		twinDir: "twin", want: "lost:middleware:@opentelemetry/instrumentation-aws-lambda",
+		env: []string{"NODE_OPTIONS=--experimental-loader=@opentelemetry/instrumentation/hook.mjs --require /var/task/otel.cjs"}},
 }
 
 // corpusModules installs (cached) every corpus folder's npm packages and returns their
@@ -255,12 +261,13 @@ type corpusRun struct {
 
 // runCorpus starts one emulator for dir and sends events in order; with the layer it waits for
 // each invocation's summary line.
-func runCorpus(t *testing.T, major, dir, modules, handler string, noExt bool, events ...[]byte) corpusRun {
+func runCorpus(t *testing.T, c corpusCase, major, dir, modules string, noExt bool, events ...[]byte) corpusRun {
 	t.Helper()
-	// Lambda sets LAMBDA_TASK_ROOT and aws-lambda-ric 4 refuses to start without it; the emulator
-	// leaves it to the runtime's image.
-	fn := localrun.Function{Runtime: "node", Node: major, Dir: dir, NodeModules: modules, Handler: handler, NoExtension: noExt,
-		Env: []string{"LAMBDA_TASK_ROOT=/var/task"}}
+	// Lambda sets LAMBDA_TASK_ROOT (aws-lambda-ric 4 refuses to start without it) and
+	// AWS_EXECUTION_ENV (it picks the runtime client's messages); the emulator leaves both to the
+	// runtime's image.
+	env := append([]string{"LAMBDA_TASK_ROOT=/var/task", "AWS_EXECUTION_ENV=AWS_Lambda_nodejs" + major + ".x"}, c.env...)
+	fn := localrun.Function{Runtime: "node", Node: major, Dir: dir, NodeModules: modules, Handler: c.handler, NoExtension: noExt, Env: env}
 	l := StartLambda(t, tools, art, fn, "BODYTRACE_SUMMARY=on")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -274,9 +281,14 @@ func runCorpus(t *testing.T, major, dir, modules, handler string, noExt bool, ev
 		if noExt {
 			continue
 		}
-		sums, err := l.WaitSummaries(ctx, i+1)
+		// A verdict comes within a second or two; a missing one is scored (as no verdict) and
+		// reported, not fatal, so that the caller's bytes are still compared.
+		wait, cancelWait := context.WithTimeout(ctx, 20*time.Second)
+		sums, err := l.WaitSummaries(wait, i+1)
+		cancelWait()
 		if err != nil {
-			t.Fatalf("invoke %d: %v", i, err)
+			t.Errorf("invoke %d: no summary line: %v", i, err)
+			sums = append(sums, map[string]any{"verdict": "none", "reason": "no summary line within 20 s"})
 		}
 		run.summaries = sums
 	}
@@ -303,18 +315,18 @@ func TestCorpus(t *testing.T) {
 				var bugBase, twinBase, bugLayer, twinLayer []byte
 				var bugSum, twinSum map[string]any
 				if c.twinDir == "" {
-					base := runCorpus(t, major, dir, mods[c.name], c.handler, true, bugEv, twinEv)
-					layer := runCorpus(t, major, dir, mods[c.name], c.handler, false, bugEv, twinEv)
+					base := runCorpus(t, c, major, dir, mods[c.name], true, bugEv, twinEv)
+					layer := runCorpus(t, c, major, dir, mods[c.name], false, bugEv, twinEv)
 					bugBase, twinBase, bugLayer, twinLayer = base.answers[0], base.answers[1], layer.answers[0], layer.answers[1]
 					bugSum, twinSum = layer.summaries[0], layer.summaries[1]
 				} else {
 					twinRel := c.name + "/" + c.twinDir
 					twinDir := filepath.Join(root, twinRel)
-					bugBase = runCorpus(t, major, dir, mods[c.name], c.handler, true, bugEv).answers[0]
-					twinBase = runCorpus(t, major, twinDir, mods[twinRel], c.handler, true, twinEv).answers[0]
-					l := runCorpus(t, major, dir, mods[c.name], c.handler, false, bugEv)
+					bugBase = runCorpus(t, c, major, dir, mods[c.name], true, bugEv).answers[0]
+					twinBase = runCorpus(t, c, major, twinDir, mods[twinRel], true, twinEv).answers[0]
+					l := runCorpus(t, c, major, dir, mods[c.name], false, bugEv)
 					bugLayer, bugSum = l.answers[0], l.summaries[0]
-					l = runCorpus(t, major, twinDir, mods[twinRel], c.handler, false, twinEv)
+					l = runCorpus(t, c, major, twinDir, mods[twinRel], false, twinEv)
 					twinLayer, twinSum = l.answers[0], l.summaries[0]
 				}
 				bugView, twinView := viewCaller(bugBase), viewCaller(twinBase)
