@@ -34,7 +34,7 @@ type corpusCase struct {
 	// twinDir is the twin's own folder (other package versions that cannot share a process);
 	// empty means the same function answers the twin with ?variant=twin.
 	twinDir string
-	want    string // the right verdict for the bug
+	want    string   // the right verdict for the bug
 	env     []string // the function's configuration, the same with and without the layer
 }
 
