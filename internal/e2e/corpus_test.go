@@ -306,14 +306,14 @@ func runCorpus(t *testing.T, c corpusCase, major, dir, modules string, noExt boo
 		if noExt {
 			continue
 		}
-		// A verdict comes within a second or two; a missing one is scored (as no verdict) and
+		// A verdict comes within a second; a missing one is scored (as no verdict) and
 		// reported, not fatal, so that the caller's bytes are still compared.
-		wait, cancelWait := context.WithTimeout(ctx, 20*time.Second)
+		wait, cancelWait := context.WithTimeout(ctx, 10*time.Second)
 		sums, err := l.WaitSummaries(wait, i+1)
 		cancelWait()
 		if err != nil {
 			t.Errorf("invoke %d: no summary line: %v", i, err)
-			sums = append(sums, map[string]any{"verdict": "none", "reason": "no summary line within 20 s"})
+			sums = append(sums, map[string]any{"verdict": "none", "reason": "no summary line within 10 s"})
 		}
 		run.summaries = sums
 	}
