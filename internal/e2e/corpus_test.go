@@ -335,6 +335,9 @@ func TestCorpus(t *testing.T) {
 	for _, major := range localrun.NodeVersions {
 		for _, c := range corpus {
 			t.Run("node"+major+"/"+c.name, func(t *testing.T) {
+				if mods[c.name] == "" || (c.twinDir != "" && mods[c.name+"/"+c.twinDir] == "") {
+					t.Fatalf("scripts/install-corpus.sh installed no node_modules for %s (have %v)", c.name, mods)
+				}
 				dir := filepath.Join(root, c.name)
 				bugEv, twinEv := corpusEvent(t, c.event, "bug"), corpusEvent(t, c.event, "twin")
 				var bugBase, twinBase, bugLayer, twinLayer []byte
