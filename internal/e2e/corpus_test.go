@@ -281,7 +281,7 @@ func sameForCaller(a, b []byte) bool {
 // corpusRun is one function under the emulator and the caller's answer to each request.
 type corpusRun struct {
 	answers   [][]byte
-	summaries []map[string]any
+	summaries []map[string]any // one per answer, in order
 }
 
 // runCorpus starts one emulator for dir and sends events in order; with the layer it waits for
@@ -297,6 +297,7 @@ func runCorpus(t *testing.T, c corpusCase, major, dir, modules string, noExt boo
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	var run corpusRun
+	seen := 0 // summary lines taken so far
 	for i, ev := range events {
 		got, err := l.Invoke(ctx, ev)
 		if err != nil && len(got) == 0 {
@@ -308,14 +309,17 @@ func runCorpus(t *testing.T, c corpusCase, major, dir, modules string, noExt boo
 		}
 		// A verdict comes within a second; a missing one is scored (as no verdict) and
 		// reported, not fatal, so that the caller's bytes are still compared.
+		// Invocations are sequential, so the next new line is this invocation's.
 		wait, cancelWait := context.WithTimeout(ctx, 10*time.Second)
-		sums, err := l.WaitSummaries(wait, i+1)
+		sums, err := l.WaitSummaries(wait, seen+1)
 		cancelWait()
 		if err != nil {
 			t.Errorf("invoke %d: no summary line: %v", i, err)
-			sums = append(sums, map[string]any{"verdict": "none", "reason": "no summary line within 10 s"})
+			run.summaries = append(run.summaries, map[string]any{"verdict": "none", "reason": "no summary line within 10 s"})
+			continue
 		}
-		run.summaries = sums
+		run.summaries = append(run.summaries, sums[seen])
+		seen++
 	}
 	return run
 }
