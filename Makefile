@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export BODYTRACE_CACHE ?= $(HOME)/.cache/bodytrace
 
-.PHONY: all test test-repeat unit e2e tools layer demo bench fuzz vet clean
+.PHONY: all test test-repeat unit e2e tools layer demo bench fuzz vet clean accuracy
 
 all: test
 
@@ -29,7 +29,7 @@ vet:
 	scripts/staticcheck.sh
 
 ## tools: install the emulator, build Jaeger, install Node.js 22 and 24 and the Node.js runtime client,
-## build the OpenNext example (cached).
+## build the OpenNext example, install the corpus of real lost-body bugs (all cached).
 tools:
 	@scripts/install-rie.sh >/dev/null
 	@scripts/install-jaeger.sh >/dev/null
@@ -37,7 +37,16 @@ tools:
 	@scripts/install-node-runtimes.sh >/dev/null
 	@scripts/install-node-examples.sh >/dev/null
 	@scripts/install-opennext.sh >/dev/null
+	@scripts/install-corpus.sh >/dev/null
 	@scripts/install-chromium.sh >/dev/null
+
+## accuracy: run the end-to-end tests with scoring on (ACCURACY_RUN picks tests, default all) and
+## render docs/accuracy.md from every scored invocation; fails after rendering when a test failed.
+ACCURACY_RUN ?= .
+accuracy: tools
+	@rm -f $(BODYTRACE_CACHE)/accuracy.jsonl
+	@status=0; BODYTRACE_ACCURACY_OUT=$(BODYTRACE_CACHE)/accuracy.jsonl go test -count=1 -run '$(ACCURACY_RUN)' ./internal/e2e/ || status=$$?; \
+	  go run ./scripts/accuracy -in $(BODYTRACE_CACHE)/accuracy.jsonl -out docs/accuracy.md -note "$(ACCURACY_NOTE)" && exit $$status
 
 ## layer: build layer/build/bodytrace-x86_64.zip and bodytrace-arm64.zip.
 layer:
