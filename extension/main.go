@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -94,17 +95,24 @@ func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Lo
 		observer  *runtimeproxy.AsyncObserver
 		proxy     *runtimeproxy.Proxy
 		stepsLn   atomic.Pointer[steps.Listener]
+		telemLn   atomic.Pointer[telemetry.Listener]
 		stepCount = steps.NewCounter(log)
 	)
 	loop := lifecycle.New(lifecycle.Config{
-		FlushTimeout:      cfg.FlushTimeout,
-		TelemetryWait:     cfg.TelemetryWait,
-		ResponseGrace:     cfg.ResponseGrace,
-		LateWriteWait:     cfg.LateWriteWait,
-		Capture:           captureCfg,
-		Started:           started,
-		RuntimeObserved:   func() bool { return proxy != nil && proxy.Seen() },
-		DrainObservations: func(ctx context.Context) error { return observer.Flush(ctx) },
+		FlushTimeout:    cfg.FlushTimeout,
+		TelemetryWait:   cfg.TelemetryWait,
+		ResponseGrace:   cfg.ResponseGrace,
+		LateWriteWait:   cfg.LateWriteWait,
+		Capture:         captureCfg,
+		Started:         started,
+		RuntimeObserved: func() bool { return proxy != nil && proxy.Seen() },
+		DrainObservations: func(ctx context.Context) error {
+			err := observer.Flush(ctx)
+			if ln := telemLn.Load(); ln != nil {
+				err = errors.Join(err, ln.Sync(ctx))
+			}
+			return err
+		},
 		SyncSteps: func(ctx context.Context) error {
 			if ln := stepsLn.Load(); ln != nil {
 				return ln.Sync(ctx)
@@ -149,7 +157,9 @@ func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Lo
 	}
 	// The first export's connection is opened now, while the runtime initialises.
 	exp.Warm(cfg.FlushTimeout)
-	subscribeTelemetry(ctx, <-telemetryAddr, runtimeAPI, ext, loop, log)
+	if ln := subscribeTelemetry(ctx, <-telemetryAddr, runtimeAPI, ext, loop, log); ln != nil {
+		telemLn.Store(ln)
+	}
 	if err := loop.Run(ctx); err != nil {
 		// The event loop lost the Extensions API: say so to Lambda before exiting.
 		_ = ext.ExitError(context.Background(), "Extension.EventLoopFailed", err)
@@ -158,13 +168,13 @@ func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Lo
 	return nil
 }
 
-// subscribeTelemetry starts the listener and subscribes; without telemetry bodytrace
-// carries on with the proxy alone.
-func subscribeTelemetry(ctx context.Context, addr, runtimeAPI string, ext *extapi.Client, loop *lifecycle.Loop, log *slog.Logger) {
+// subscribeTelemetry starts the listener and subscribes, returning the listener while
+// telemetry is delivered; without telemetry bodytrace carries on with the proxy alone.
+func subscribeTelemetry(ctx context.Context, addr, runtimeAPI string, ext *extapi.Client, loop *lifecycle.Loop, log *slog.Logger) *telemetry.Listener {
 	ln, err := telemetry.Listen(addr, loop.Telemetry, log)
 	if err != nil {
 		log.Warn("telemetry listener not started", "addr", addr, "err", err)
-		return
+		return nil
 	}
 	client := &http.Client{Timeout: 2 * time.Second, Transport: ext.Transport()}
 	sub, err := telemetry.Subscribe(ctx, client, runtimeAPI, ext.ID(), ln.URI(),
@@ -180,7 +190,9 @@ func subscribeTelemetry(ctx context.Context, addr, runtimeAPI string, ext *extap
 	}
 	if err != nil || !sub.Supported {
 		_ = ln.Close(ctx)
+		return nil
 	}
+	return ln
 }
 
 // otlpHeadersFromAWS reads the OTLP headers (API keys) from Secrets Manager or SSM when

@@ -178,11 +178,17 @@ func newRig(t *testing.T, proxied bool) *rig {
 	return r
 }
 
-// stop sends SHUTDOWN and waits for Run: every open record is exported then.
+// stop sends SHUTDOWN and waits for Run: every open record is exported then. As in the
+// extension, telemetry already answered reaches the loop first.
 func (r *rig) stop(t *testing.T) {
 	t.Helper()
 	if r.done == nil {
 		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	if err := r.ln.Sync(ctx); err != nil {
+		t.Fatal(err)
 	}
 	select {
 	case r.ext.events <- extapi.Event{EventType: extapi.Shutdown, ShutdownReason: "spindown", DeadlineMs: time.Now().Add(bound).UnixMilli()}:

@@ -21,10 +21,16 @@ const SandboxHost = "sandbox.localdomain"
 // subscription's maxBytes (at most 1 MiB); this leaves room for its framing.
 const MaxBatchBytes = 8 << 20
 
-// Handler receives each decoded batch. The listener calls it synchronously
-// before answering Lambda, so it must be fast: hand the events off (to a
-// channel or a map under a lock) and return.
+// Handler receives each decoded batch, in the order Lambda delivered them, on one
+// goroutine of the listener's, after Lambda has had its answer: a slow handler costs
+// queued batches, never the platform's time. (The emulator's Managed Instances mode
+// stops delivering telemetry, and then invocations, when a batch waits on a
+// subscriber that has not answered the one before.)
 type Handler func(events []Event)
+
+// queuedBatches bounds the batches answered but not yet handled; past it a batch is
+// dropped and counted rather than held.
+const queuedBatches = 256
 
 // Stats counts what the listener received.
 type Stats struct {
@@ -32,6 +38,7 @@ type Stats struct {
 	Events    uint64 // events in those batches
 	Malformed uint64 // bodies that were not a JSON array, plus elements skipped in arrays
 	Oversized uint64 // bodies over MaxBatchBytes, refused with 413
+	Dropped   uint64 // batches answered but dropped because the handler was that far behind
 }
 
 // Listener is the HTTP server Lambda POSTs telemetry batches to.
@@ -41,9 +48,11 @@ type Listener struct {
 	handler Handler
 	logger  *slog.Logger
 	served  chan struct{} // closed when Serve returns
+	queue   chan queued   // batches answered, waiting for the handler
+	handled chan struct{} // closed when the handler goroutine has emptied the closed queue
 
-	batches, events, malformed, oversized atomic.Uint64
-	warnings                              atomic.Uint64 // problems logged or not, for warn's rate limit
+	batches, events, malformed, oversized, dropped atomic.Uint64
+	warnings                                       atomic.Uint64 // problems logged or not, for warn's rate limit
 }
 
 // DefaultAddr returns the address to give Listen: on Lambda the address
@@ -72,7 +81,18 @@ func Listen(addr string, h Handler, logger *slog.Logger) (*Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen for telemetry on %s: %w", addr, err)
 	}
-	l := &Listener{ln: ln, handler: h, logger: logger, served: make(chan struct{})}
+	l := &Listener{ln: ln, handler: h, logger: logger, served: make(chan struct{}),
+		queue: make(chan queued, queuedBatches), handled: make(chan struct{})}
+	go func() {
+		defer close(l.handled)
+		for q := range l.queue {
+			if q.synced != nil {
+				close(q.synced)
+				continue
+			}
+			l.handle(q.events)
+		}
+	}()
 	l.srv = &http.Server{
 		Handler:           http.HandlerFunc(l.serve),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -101,13 +121,43 @@ func (l *Listener) URI() string {
 	return "http://" + net.JoinHostPort(SandboxHost, strconv.Itoa(port))
 }
 
-// Close stops accepting batches and waits, up to ctx, for the ones being
-// handled.
+// queued is a batch waiting for the handler, or a Sync marker.
+type queued struct {
+	events []Event
+	synced chan struct{} // closed when every batch queued before it was handled
+}
+
+// Sync returns once the handler has taken every batch answered before the call, or when
+// ctx ends: at SHUTDOWN, telemetry already delivered must reach its records first.
+func (l *Listener) Sync(ctx context.Context) error {
+	q := queued{synced: make(chan struct{})}
+	select {
+	case l.queue <- q:
+	case <-ctx.Done():
+		return fmt.Errorf("sync telemetry: %w", ctx.Err())
+	}
+	select {
+	case <-q.synced:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("sync telemetry: %w", ctx.Err())
+	}
+}
+
+// Close stops accepting batches and waits, up to ctx, for the handler to take every
+// batch already answered.
 func (l *Listener) Close(ctx context.Context) error {
-	if err := l.srv.Shutdown(ctx); err != nil {
+	err := l.srv.Shutdown(ctx)
+	<-l.served
+	close(l.queue) // no serve is running now: Shutdown waited for them
+	select {
+	case <-l.handled:
+	case <-ctx.Done():
+		err = errors.Join(err, fmt.Errorf("%d telemetry batches not handled: %w", len(l.queue), ctx.Err()))
+	}
+	if err != nil {
 		return fmt.Errorf("close telemetry listener: %w", err)
 	}
-	<-l.served
 	return nil
 }
 
@@ -118,11 +168,12 @@ func (l *Listener) Stats() Stats {
 		Events:    l.events.Load(),
 		Malformed: l.malformed.Load(),
 		Oversized: l.oversized.Load(),
+		Dropped:   l.dropped.Load(),
 	}
 }
 
-// serve answers one delivery: 200 once the batch is handed to the
-// Handler, 400 for a body that is not a JSON array, 413 over MaxBatchBytes.
+// serve answers one delivery: 200 once the batch is queued for the Handler,
+// 400 for a body that is not a JSON array, 413 over MaxBatchBytes.
 // Lambda retries non-2xx deliveries, so only answers that retrying cannot
 // fix are errors.
 func (l *Listener) serve(w http.ResponseWriter, r *http.Request) {
@@ -157,7 +208,12 @@ func (l *Listener) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	l.batches.Add(1)
 	l.events.Add(uint64(len(events)))
-	l.handle(events)
+	select {
+	case l.queue <- queued{events: events}:
+	default:
+		l.dropped.Add(1)
+		l.warn("telemetry batch dropped: the handler is behind", "events", len(events), "queued", queuedBatches)
+	}
 	w.WriteHeader(http.StatusOK)
 }
 

@@ -3,6 +3,7 @@ package telemetry
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -10,7 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // collector is a Handler that keeps what it is given.
@@ -73,6 +76,7 @@ func TestListenerDeliversTestdataBatches(t *testing.T) {
 		}
 	}
 	equal(t, "stats", l.Stats(), Stats{Batches: uint64(len(files)), Events: uint64(wantEvents)})
+	drain(t, l)
 	equal(t, "events handled", len(c.events), wantEvents)
 
 	// The Managed Instances report reached the handler whole.
@@ -119,9 +123,9 @@ func TestListenerRejects(t *testing.T) {
 }
 
 func TestListenerSurvivesHandlerPanic(t *testing.T) {
-	calls := 0
+	var calls atomic.Int64
 	l := startListener(t, func([]Event) {
-		calls++
+		calls.Add(1)
 		panic("handler bug")
 	})
 	for range 2 {
@@ -129,7 +133,66 @@ func TestListenerSurvivesHandlerPanic(t *testing.T) {
 			t.Errorf("status %d", code)
 		}
 	}
-	equal(t, "calls", calls, 2)
+	drain(t, l)
+	equal(t, "calls", calls.Load(), int64(2))
+}
+
+// drain waits, bounded, until the handler has taken every batch answered so far.
+func drain(t *testing.T, l *Listener) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := l.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestListenerAnswersWhileHandlerIsBusy: Lambda gets its answer whether or not the handler
+// is keeping up (the emulator's Managed Instances mode stalls invocations behind a
+// subscriber that has not answered); batches past the queue are dropped and counted, and
+// the ones queued are handled in order once the handler is free.
+func TestListenerAnswersWhileHandlerIsBusy(t *testing.T) {
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var got []string
+	l := startListener(t, func(events []Event) {
+		<-release
+		mu.Lock()
+		defer mu.Unlock()
+		for _, e := range events {
+			got = append(got, e.RequestID())
+		}
+	})
+	client := &http.Client{Timeout: 5 * time.Second} // a handler holding the answer fails here, not hangs
+	n := queuedBatches + 3
+	for i := range n {
+		body := fmt.Sprintf(`[{"time":"2022-10-12T00:03:50Z","type":"platform.start","record":{"requestId":"r%04d"}}]`, i)
+		resp, err := client.Post("http://"+l.Addr().String()+"/", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatalf("batch %d: %v", i, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("batch %d: status %d", i, resp.StatusCode)
+		}
+	}
+	st := l.Stats()
+	// The first batch is with the handler; queuedBatches wait; the rest are dropped.
+	if st.Batches != uint64(n) || st.Dropped != uint64(n-1-queuedBatches) {
+		t.Errorf("stats %+v, want %d batches, %d dropped", st, n, n-1-queuedBatches)
+	}
+	close(release)
+	drain(t, l)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != queuedBatches+1 {
+		t.Fatalf("handled %d batches, want %d", len(got), queuedBatches+1)
+	}
+	for i, id := range got {
+		if want := fmt.Sprintf("r%04d", i); id != want {
+			t.Fatalf("batch %d handled as %s, want %s (in order)", i, id, want)
+		}
+	}
 }
 
 func TestListenerURI(t *testing.T) {
