@@ -370,27 +370,32 @@ func tail(s string, lines int) string {
 	return strings.Join(l[max(0, len(l)-lines):], "\n")
 }
 
-// TestTimeoutMidStream: a streaming function that outlives its 1 s timeout halfway
+// TestTimeoutMidStream: a streaming function that outlives its 3 s timeout halfway
 // through its body. Its record must carry the bytes streamed so far; the next invocation
 // (after the emulator re-initialises) must answer in full; and at SHUTDOWN (SIGTERM)
-// every invocation has its summary.
+// every invocation has its summary. A first, short invocation initialises the
+// environment, so a slow init on a loaded machine cannot spend the timeout before the
+// stream starts.
 func TestTimeoutMidStream(t *testing.T) {
 	needParts(t)
 	l := StartLambda(t, tools, art, localrun.Function{Runtime: "node", Handler: "index.stream"},
-		"BODYTRACE_SUMMARY=on", "AWS_LAMBDA_FUNCTION_TIMEOUT=1")
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		"BODYTRACE_SUMMARY=on", "AWS_LAMBDA_FUNCTION_TIMEOUT=3")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
+	if got, err := l.Invoke(ctx, event(t, "function-url.json", map[string]string{"bytes": "100"})); err != nil {
+		t.Fatalf("warm-up invoke: %v %.200q", err, got)
+	}
 
-	// 20 writes of 500 bytes, 100 ms apart: about 2 s, twice the timeout.
-	q := map[string]string{"bytes": "10000", "chunk": "500", "delay": "100"}
+	// 20 writes of 500 bytes, 400 ms apart: about 8 s, more than twice the timeout.
+	q := map[string]string{"bytes": "10000", "chunk": "500", "delay": "400"}
 	got, err := l.Invoke(ctx, event(t, "function-url.json", q))
 	t.Logf("timed-out invoke answered %d bytes, err %v: %.200q", len(got), err, got)
 
-	sums, err := l.WaitSummaries(ctx, 1)
+	sums, err := l.WaitSummaries(ctx, 2)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, l.Log)
 	}
-	s := sums[0]
+	s := sums[1]
 	b, _ := s["bytes"].(map[string]any)
 	resp, _ := b["response"].(float64)
 	t.Logf("FIGURES timeout mid-stream: summary verdict=%v mode=%v bytes=%v reason=%v", s["verdict"], s["mode"], b, s["reason"])
@@ -423,8 +428,8 @@ func TestTimeoutMidStream(t *testing.T) {
 			t.Errorf("request %s started but has no summary after SHUTDOWN", id)
 		}
 	}
-	if len(ids) < 2 {
-		t.Errorf("emulator started %d requests, want 2", len(ids))
+	if len(ids) < 3 {
+		t.Errorf("emulator started %d requests, want 3", len(ids))
 	}
 }
 
