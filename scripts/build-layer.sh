@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Builds the Lambda layer zips: layer/build/bodytrace-<arch>.zip for x86_64 and arm64,
 # each holding extensions/bodytrace (static, stripped) and the exec wrapper.
+# BODYTRACE_VERSION (scripts/release.sh sets it) is stamped into the extension; without
+# it the extension reports the commit it was built from.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ldflags='-s -w'
+if [ -n "${BODYTRACE_VERSION:-}" ]; then
+	ldflags="$ldflags -X github.com/bodytrace/bodytrace/internal/version.stamped=$BODYTRACE_VERSION"
+fi
 out=layer/build
 rm -rf "$out" && mkdir -p "$out"
 for arch in x86_64 arm64; do
@@ -10,7 +16,7 @@ for arch in x86_64 arm64; do
 	[ "$arch" = arm64 ] && goarch=arm64
 	stage="$out/$arch"
 	mkdir -p "$stage/extensions"
-	CGO_ENABLED=0 GOOS=linux GOARCH=$goarch go build -trimpath -ldflags='-s -w' -o "$stage/extensions/bodytrace" ./extension
+	CGO_ENABLED=0 GOOS=linux GOARCH=$goarch go build -trimpath -ldflags="$ldflags" -o "$stage/extensions/bodytrace" ./extension
 	install -m 0755 layer/bodytrace-wrapper "$stage/bodytrace-wrapper"
 	if [ -d layer/node ]; then
 		# The Node.js helper without its tests: only what the runtime loads ships.

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bodytrace/bodytrace/internal/version"
 )
 
 // Streams are the command's standard streams.
@@ -26,6 +28,7 @@ Usage:
   bodytrace view [flags] [file ...]     serve a local web view of recent invocations
   bodytrace cdn [flags] [file ...]      join CloudFront access logs to invocations: edge cache or function?
   bodytrace help
+  bodytrace --version
 
 read reads the extension's summary lines from the files given, from stdin (no file, or -),
 or from a CloudWatch Logs group (--log-group); every other line is skipped.
@@ -45,6 +48,9 @@ func Main(ctx context.Context, args []string, s Streams) int {
 			return exitCode(runCDN(ctx, args[1:], s), s)
 		case "help", "-h", "-help", "--help":
 			fmt.Fprint(s.Stdout, usage)
+			return 0
+		case "version", "-version", "--version":
+			fmt.Fprintln(s.Stdout, "bodytrace", version.String())
 			return 0
 		}
 	}
