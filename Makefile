@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export BODYTRACE_CACHE ?= $(HOME)/.cache/bodytrace
 
-.PHONY: all test unit e2e tools layer demo bench fuzz vet clean
+.PHONY: all test unit e2e tools layer demo bench fuzz vet clean release
 
 all: test
 
@@ -48,5 +48,10 @@ bench: tools
 fuzz:
 	scripts/fuzz.sh
 
+## release: both layer zips, CLI binaries and SHA256SUMS in dist/<version> (VERSION=v0.1.0;
+## default git describe).
+release:
+	scripts/release.sh $(VERSION)
+
 clean:
-	rm -rf layer/build
+	rm -rf layer/build dist
