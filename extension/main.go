@@ -249,6 +249,7 @@ func newExporter(cfg config.Config, log *slog.Logger) *export.Exporter {
 		ecfg.OTLPMetrics = &ep
 	}
 	ecfg.ParentBased = cfg.ParentBased
+	ecfg.Propagators = cfg.Propagators
 	ratio := cfg.SampleHealthy
 	ecfg.SampleHealthy = &ratio
 	return export.New(ecfg)

@@ -185,7 +185,9 @@ func FromJaeger(traces []JaegerTrace) []Invocation {
 func fromTrace(t JaegerTrace) (Invocation, bool) {
 	var root *JaegerSpan
 	for i, s := range t.Spans {
-		if (s.OperationName == spanInvoke || strings.HasPrefix(s.OperationName, spanInvoke+" ")) && tag(s.Tags, "bodytrace.verdict") != nil {
+		// The root is named after the function or its route (older layers: "invoke <function>");
+		// only it carries the verdict.
+		if tag(s.Tags, "bodytrace.verdict") != nil {
 			root = &t.Spans[i]
 			break
 		}

@@ -44,6 +44,8 @@ type Config struct {
 	// ParentBased honours the caller's sampled flag (traceparent, X-Ray) for healthy
 	// invocations, as OTEL_TRACES_SAMPLER=parentbased_* asks.
 	ParentBased bool
+	// Propagators are the trace context formats read from an invocation (OTEL_PROPAGATORS).
+	Propagators Propagators
 	// Metrics, when not nil, receives CloudWatch Embedded Metric Format lines at each flush:
 	// invocations by verdict and trigger, sampled or not, and the lost bodies among them.
 	Metrics io.Writer
@@ -109,7 +111,7 @@ func (e *Exporter) Export(r invocation.Record) string {
 	traceID := ""
 	kept := e.keep(&r, v)
 	if e.tracer != nil && kept {
-		sc := emit(e.tracer, &r, v, e.cfg.Function)
+		sc := emit(e.tracer, &r, v, e.cfg.Function, e.cfg.Propagators)
 		traceID = sc.TraceID().String()
 		e.remember(r.RequestID, sc)
 	}
