@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export BODYTRACE_CACHE ?= $(HOME)/.cache/bodytrace
 
-.PHONY: all test unit e2e tools layer demo bench fuzz vet clean release
+.PHONY: all test unit e2e tools layer demo bench fuzz vet clean release build-BodytraceLayerX86 build-BodytraceLayerArm64
 
 all: test
 
@@ -47,6 +47,14 @@ bench: tools
 ## fuzz: the long fuzz runs (FUZZTIME per target, default 60s); make test runs their seeds.
 fuzz:
 	scripts/fuzz.sh
+
+## build-BodytraceLayerX86, build-BodytraceLayerArm64: what sam build runs for the layers
+## (template.yaml, Metadata BuildMethod makefile): the layer's tree into ARTIFACTS_DIR.
+build-BodytraceLayerX86:
+	scripts/build-layer.sh --stage x86_64 "$(ARTIFACTS_DIR)"
+
+build-BodytraceLayerArm64:
+	scripts/build-layer.sh --stage arm64 "$(ARTIFACTS_DIR)"
 
 ## release: both layer zips, CLI binaries and SHA256SUMS in dist/<version> (VERSION=v0.1.0;
 ## default git describe).
