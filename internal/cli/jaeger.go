@@ -160,7 +160,6 @@ func (j *Jaeger) get(ctx context.Context, path string, out any) error {
 
 // Span names and tags bodytrace exports (internal/export/spans.go).
 const (
-	spanInvoke      = "invoke"
 	spanRequest     = "request"
 	spanResponse    = "response"
 	spanStream      = "stream"
