@@ -92,7 +92,7 @@ func TestResourceServiceNameAndVersion(t *testing.T) {
 	res := func(fn Function) map[string]string {
 		m := map[string]string{}
 		for _, kv := range newResource(fn).Attributes() {
-			m[string(kv.Key)] = kv.Value.Emit()
+			m[string(kv.Key)] = kv.Value.String()
 		}
 		return m
 	}
