@@ -22,13 +22,15 @@ vet:
 	go vet ./...
 	scripts/staticcheck.sh
 
-## tools: install the emulator, build Jaeger, install the Node.js runtime client (cached).
+## tools: install the emulator, build Jaeger, install the Node.js runtime client, Chromium and
+## qemu-user-static for the arm64 test (cached).
 tools:
 	@scripts/install-rie.sh >/dev/null
 	@scripts/install-jaeger.sh >/dev/null
 	@scripts/install-ric.sh >/dev/null
 	@scripts/install-node-examples.sh >/dev/null
 	@scripts/install-chromium.sh >/dev/null
+	@scripts/install-qemu.sh >/dev/null
 
 ## layer: build layer/build/bodytrace-x86_64.zip and bodytrace-arm64.zip.
 layer:
