@@ -33,7 +33,11 @@ Usage:
 read reads the extension's summary lines from the files given, from stdin (no file, or -),
 or from a CloudWatch Logs group (--log-group); every other line is skipped.
 view reads the same sources, or Jaeger's query API (--jaeger), and serves
-http://127.0.0.1:7476/. Run "bodytrace read -h" or "bodytrace view -h" for the flags.
+http://127.0.0.1:7476/. Run "bodytrace read -h" or "bodytrace view -h" for the flags;
+they may come before or after the files.
+
+Exit status: 0 rows printed, 1 failed, 2 bad usage, 3 no input, 4 no summary lines in the
+input, 5 none matched --verdict/--since.
 `
 
 // Main runs the command with args (without the program's name) and returns the exit code:
