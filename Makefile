@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export BODYTRACE_CACHE ?= $(HOME)/.cache/bodytrace
 
-.PHONY: all test test-repeat unit e2e tools layer demo bench fuzz vet clean accuracy
+.PHONY: all test test-repeat unit e2e tools layer demo bench fuzz vet clean accuracy release build-BodytraceLayerX86 build-BodytraceLayerArm64
 
 all: test
 
@@ -29,7 +29,8 @@ vet:
 	scripts/staticcheck.sh
 
 ## tools: install the emulator, build Jaeger, install Node.js 22 and 24 and the Node.js runtime client,
-## build the OpenNext example, install the corpus of real lost-body bugs (all cached).
+## build the OpenNext example, install the corpus of real lost-body bugs, Chromium and
+## qemu-user-static for the arm64 test (all cached).
 tools:
 	@scripts/install-rie.sh >/dev/null
 	@scripts/install-jaeger.sh >/dev/null
@@ -39,6 +40,7 @@ tools:
 	@scripts/install-opennext.sh >/dev/null
 	@scripts/install-corpus.sh >/dev/null
 	@scripts/install-chromium.sh >/dev/null
+	@scripts/install-qemu.sh >/dev/null
 
 ## accuracy: run the end-to-end tests with scoring on (ACCURACY_RUN picks tests, default all) and
 ## render docs/accuracy.md from every scored invocation; fails after rendering when a test failed.
@@ -66,5 +68,18 @@ bench: tools
 fuzz:
 	scripts/fuzz.sh
 
+## build-BodytraceLayerX86, build-BodytraceLayerArm64: what sam build runs for the layers
+## (template.yaml, Metadata BuildMethod makefile): the layer's tree into ARTIFACTS_DIR.
+build-BodytraceLayerX86:
+	scripts/build-layer.sh --stage x86_64 "$(ARTIFACTS_DIR)"
+
+build-BodytraceLayerArm64:
+	scripts/build-layer.sh --stage arm64 "$(ARTIFACTS_DIR)"
+
+## release: both layer zips, CLI binaries and SHA256SUMS in dist/<version> (VERSION=v0.1.0;
+## default git describe).
+release:
+	scripts/release.sh $(VERSION)
+
 clean:
-	rm -rf layer/build
+	rm -rf layer/build dist

@@ -30,6 +30,7 @@ import (
 	"github.com/bodytrace/bodytrace/internal/secrets"
 	"github.com/bodytrace/bodytrace/internal/steps"
 	"github.com/bodytrace/bodytrace/internal/telemetry"
+	"github.com/bodytrace/bodytrace/internal/version"
 )
 
 func main() {
@@ -141,7 +142,7 @@ func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Lo
 	if reg.err != nil {
 		return reg.err
 	}
-	log.Info("registered", "function", reg.FunctionName, "events", reg.Events,
+	log.Info("registered", "version", version.String(), "function", reg.FunctionName, "events", reg.Events,
 		"proxy", cfg.ProxyAddr, "init_ms", strconv.FormatFloat(float64(reg.took.Microseconds())/1000, 'f', 2, 64))
 
 	// Step lines by datagram: the wrapper advertises this address to the function, which
@@ -229,6 +230,8 @@ func newExporter(cfg config.Config, log *slog.Logger) *export.Exporter {
 			Name:    os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
 			Version: os.Getenv("AWS_LAMBDA_FUNCTION_VERSION"),
 			Region:  os.Getenv("AWS_REGION"),
+			// OTEL_SERVICE_NAME, else the function's name.
+			ServiceName: cfg.ServiceName,
 		},
 	}
 	if mb, err := strconv.Atoi(os.Getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")); err == nil {
@@ -258,6 +261,7 @@ func newExporter(cfg config.Config, log *slog.Logger) *export.Exporter {
 		ecfg.OTLPMetrics = &ep
 	}
 	ecfg.ParentBased = cfg.ParentBased
+	ecfg.Propagators = cfg.Propagators
 	ratio := cfg.SampleHealthy
 	ecfg.SampleHealthy = &ratio
 	return export.New(ecfg)

@@ -50,13 +50,13 @@ func runCDN(ctx context.Context, args []string, s Streams) error {
 		fmt.Fprint(fs.Output(), cdnUsage)
 		fs.PrintDefaults()
 	}
-	if err := parseFlags(fs, args); err != nil {
+	rest, err := parseArgs(fs, args)
+	if err != nil {
 		return err
 	}
-	files = append(files, fs.Args()...)
+	files = append(files, rest...)
 	now := time.Now()
 	var w Window
-	var err error
 	if w.Start, err = parseSince(*since, now); err != nil {
 		return usageError{err}
 	}
@@ -95,7 +95,7 @@ func runCDN(ctx context.Context, args []string, s Streams) error {
 		}
 	}
 	if len(cdn.s3URLs) > 0 {
-		client, err := NewS3Client(ctx, aws.region, aws.endpoint)
+		client, err := NewS3Client(ctx, aws.AWSConfig)
 		if err != nil {
 			return err
 		}
@@ -107,7 +107,7 @@ func runCDN(ctx context.Context, args []string, s Streams) error {
 		}
 	}
 	if len(cdn.groups) > 0 {
-		client, err := NewCloudWatchClient(ctx, aws.region, aws.endpoint)
+		client, err := NewCloudWatchClient(ctx, aws.AWSConfig)
 		if err != nil {
 			return err
 		}
@@ -140,7 +140,7 @@ func runCDN(ctx context.Context, args []string, s Streams) error {
 		}
 	}
 	for _, p := range files {
-		if err := readPath(p, s.Stdin, addInv); err != nil {
+		if err := readPath(p, s.Stdin, nil, addInv); err != nil {
 			return err
 		}
 	}

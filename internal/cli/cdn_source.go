@@ -62,14 +62,14 @@ func ParseS3URL(s string) (bucket, prefix string, err error) {
 
 // NewS3Client builds an S3 client from the usual AWS configuration. With an endpoint
 // override (a stand-in, or an S3-compatible server) it addresses buckets path-style.
-func NewS3Client(ctx context.Context, region, endpoint string) (*s3.Client, error) {
-	cfg, err := loadAWS(ctx, region)
+func NewS3Client(ctx context.Context, a AWSConfig) (*s3.Client, error) {
+	cfg, err := loadAWS(ctx, a)
 	if err != nil {
 		return nil, err
 	}
 	return s3.NewFromConfig(cfg, func(o *s3.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
+		if a.Endpoint != "" {
+			o.BaseEndpoint = aws.String(a.Endpoint)
 			o.UsePathStyle = true
 		}
 	}), nil

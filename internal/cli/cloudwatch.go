@@ -23,25 +23,36 @@ type CloudWatch struct {
 	Poll time.Duration
 }
 
+// AWSConfig is what the command line says about AWS: each field empty leaves the usual
+// configuration (environment, shared files, SSO, instance role) to decide.
+type AWSConfig struct {
+	// Region is --region; Profile is --profile, a profile of ~/.aws/config.
+	Region, Profile string
+	// Endpoint overrides the service's endpoint (--endpoint-url).
+	Endpoint string
+}
+
 // NewCloudWatchClient builds a CloudWatch Logs client from the usual AWS configuration
-// (environment, shared files, SSO, instance role). A non-empty endpoint overrides the
-// service's; AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_CLOUDWATCH_LOGS work as well.
-func NewCloudWatchClient(ctx context.Context, region, endpoint string) (*cloudwatchlogs.Client, error) {
-	cfg, err := loadAWS(ctx, region)
+// and a. AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_CLOUDWATCH_LOGS work as well as a.Endpoint.
+func NewCloudWatchClient(ctx context.Context, a AWSConfig) (*cloudwatchlogs.Client, error) {
+	cfg, err := loadAWS(ctx, a)
 	if err != nil {
 		return nil, err
 	}
 	return cloudwatchlogs.NewFromConfig(cfg, func(o *cloudwatchlogs.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
+		if a.Endpoint != "" {
+			o.BaseEndpoint = aws.String(a.Endpoint)
 		}
 	}), nil
 }
 
-func loadAWS(ctx context.Context, region string) (aws.Config, error) {
+func loadAWS(ctx context.Context, a AWSConfig) (aws.Config, error) {
 	var opts []func(*config.LoadOptions) error
-	if region != "" {
-		opts = append(opts, config.WithRegion(region))
+	if a.Region != "" {
+		opts = append(opts, config.WithRegion(a.Region))
+	}
+	if a.Profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(a.Profile))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {

@@ -179,7 +179,7 @@ func TestFollowLogGroup(t *testing.T) {
 	// print the first twice.
 	api.add(now-3000, lines[2])
 
-	client, err := NewCloudWatchClient(context.Background(), "", srv.URL)
+	client, err := NewCloudWatchClient(context.Background(), AWSConfig{Endpoint: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}

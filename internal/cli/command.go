@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bodytrace/bodytrace/internal/version"
 )
 
 // Streams are the command's standard streams.
@@ -26,11 +28,16 @@ Usage:
   bodytrace view [flags] [file ...]     serve a local web view of recent invocations
   bodytrace cdn [flags] [file ...]      join CloudFront access logs to invocations: edge cache or function?
   bodytrace help
+  bodytrace --version
 
 read reads the extension's summary lines from the files given, from stdin (no file, or -),
 or from a CloudWatch Logs group (--log-group); every other line is skipped.
 view reads the same sources, or Jaeger's query API (--jaeger), and serves
-http://127.0.0.1:7476/. Run "bodytrace read -h" or "bodytrace view -h" for the flags.
+http://127.0.0.1:7476/. Run "bodytrace read -h" or "bodytrace view -h" for the flags;
+they may come before or after the files.
+
+Exit status: 0 rows printed, 1 failed, 2 bad usage, 3 no input, 4 no summary lines in the
+input, 5 none matched --verdict/--since.
 `
 
 // Main runs the command with args (without the program's name) and returns the exit code:
@@ -46,6 +53,9 @@ func Main(ctx context.Context, args []string, s Streams) int {
 		case "help", "-h", "-help", "--help":
 			fmt.Fprint(s.Stdout, usage)
 			return 0
+		case "version", "-version", "--version":
+			fmt.Fprintln(s.Stdout, "bodytrace", version.String())
+			return 0
 		}
 	}
 	if cmd == "view" {
@@ -54,31 +64,29 @@ func Main(ctx context.Context, args []string, s Streams) int {
 	return exitCode(runRead(ctx, args, s), s)
 }
 
-// exitCode reports err on stderr and returns the exit code: 0 done (or -help), 1
-// failed, 2 bad usage.
+// exitCode reports err on stderr and returns the exit code (the Exit constants): done
+// (or -help), failed, bad usage, or which kind of empty result.
 func exitCode(err error, s Streams) int {
-	var u usageError
+	var (
+		u     usageError
+		empty emptyResult
+	)
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
-		return 0
+		return ExitOK
 	case errors.As(err, &u):
 		fmt.Fprintln(s.Stderr, "bodytrace:", err)
-		return 2
+		return ExitUsage
+	case errors.As(err, &empty):
+		fmt.Fprintln(s.Stderr, "bodytrace:", err)
+		return empty.code
+	}
+	if hint, ok := awsHint(err); ok {
+		fmt.Fprintln(s.Stderr, "bodytrace:", hint)
+		return ExitFailed
 	}
 	fmt.Fprintln(s.Stderr, "bodytrace:", err)
-	return 1
-}
-
-// parseFlags parses a subcommand's flags: -help passes through as flag.ErrHelp, any
-// other mistake becomes a usageError.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
-	}
-	return nil
+	return ExitFailed
 }
 
 // usageError is a mistake in the command line.
@@ -86,17 +94,19 @@ type usageError struct{ error }
 
 // awsFlags are the flags of a CloudWatch Logs source.
 type awsFlags struct {
-	logGroup, region, endpoint string
+	logGroup string
+	AWSConfig
 }
 
 func (a *awsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&a.logGroup, "log-group", "", "read a CloudWatch Logs group, e.g. /aws/lambda/my-function")
-	fs.StringVar(&a.region, "region", "", "the log group's AWS region (default: AWS_REGION or the shared config)")
-	fs.StringVar(&a.endpoint, "endpoint-url", "", "CloudWatch Logs endpoint override (AWS_ENDPOINT_URL works too)")
+	fs.StringVar(&a.Region, "region", "", "the log group's AWS region (default: AWS_REGION or the shared config)")
+	fs.StringVar(&a.Endpoint, "endpoint-url", "", "CloudWatch Logs endpoint override (AWS_ENDPOINT_URL works too)")
+	fs.StringVar(&a.Profile, "profile", "", "the AWS profile from ~/.aws/config (default: AWS_PROFILE, else the default profile)")
 }
 
 func (a *awsFlags) source(ctx context.Context, start time.Time) (*CloudWatch, error) {
-	client, err := NewCloudWatchClient(ctx, a.region, a.endpoint)
+	client, err := NewCloudWatchClient(ctx, a.AWSConfig)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +118,7 @@ func runRead(ctx context.Context, args []string, s Streams) error {
 	fs.SetOutput(s.Stderr)
 	var (
 		aws     awsFlags
-		since   = fs.String("since", "", "only invocations newer than this: a duration (90m, 1h, 2d) or an RFC 3339 time (default 1h for --log-group)")
+		since   = fs.String("since", "", "only invocations newer than this: a duration (90m, 1h, 2d, 2w) or an RFC 3339 time (default 1h for --log-group)")
 		follow  = fs.Bool("follow", false, "with --log-group: keep reading new lines until interrupted")
 		verdict = fs.String("verdict", "", "only these verdicts, comma-separated prefixes: lost matches lost:handler, lost:streaming, ...")
 		asJSON  = fs.Bool("json", false, "print the matching summary lines as JSON, one per line, instead of rows")
@@ -120,7 +130,8 @@ func runRead(ctx context.Context, args []string, s Streams) error {
 		fmt.Fprintf(fs.Output(), "Usage: bodytrace [read] [flags] [file ...]\n\nPrints one row per invocation from the extension's summary lines.\n\n")
 		fs.PrintDefaults()
 	}
-	if err := parseFlags(fs, args); err != nil {
+	paths, err := parseArgs(fs, args)
+	if err != nil {
 		return err
 	}
 	cutoff, err := parseSince(*since, time.Now())
@@ -130,11 +141,14 @@ func runRead(ctx context.Context, args []string, s Streams) error {
 	if *follow && aws.logGroup == "" {
 		return usageError{errors.New("--follow needs --log-group (for a file, pipe it: tail -f FILE | bodytrace)")}
 	}
-	if aws.logGroup != "" && fs.NArg() > 0 {
+	if aws.logGroup != "" && len(paths) > 0 {
 		return usageError{errors.New("give files or --log-group, not both")}
 	}
 
 	filter := Filter{Verdicts: ParseVerdicts(*verdict)}
+	if err := CheckVerdicts(filter.Verdicts); err != nil {
+		return usageError{err}
+	}
 	var out func(Invocation) error
 	if *asJSON {
 		enc := json.NewEncoder(s.Stdout)
@@ -147,7 +161,11 @@ func runRead(ctx context.Context, args []string, s Streams) error {
 		out = NewTable(s.Stdout, colour).Row
 	}
 	rows := 0
-	var writeErr error
+	var (
+		writeErr error
+		in       Input
+		from     string
+	)
 	each := func(inv Invocation) bool {
 		if !filter.Match(inv) || (!cutoff.IsZero() && !inv.Time.IsZero() && inv.Time.Before(cutoff)) {
 			return true
@@ -167,49 +185,54 @@ func runRead(ctx context.Context, args []string, s Streams) error {
 			return err
 		}
 		src.Poll = *poll
-		if err := src.Each(ctx, *follow, each); err != nil {
+		// The group is read with a filter pattern: every event is a summary line.
+		counted := func(inv Invocation) bool { in.Lines++; in.Summaries++; return each(inv) }
+		if err := src.Each(ctx, *follow, counted); err != nil {
 			return err
 		}
-	case fs.NArg() == 0:
-		if err := ReadLines(s.Stdin, each); err != nil {
+		from = "log group " + aws.logGroup + " since " + cutoff.UTC().Format(time.RFC3339)
+	case len(paths) == 0:
+		if err := readCounted(s.Stdin, &in, each); err != nil {
 			return fmt.Errorf("read summary lines from stdin: %w", err)
 		}
+		from = "stdin"
 	default:
-		for _, p := range fs.Args() {
-			if err := readPath(p, s.Stdin, each); err != nil {
+		for _, p := range paths {
+			if err := readPath(p, s.Stdin, &in, each); err != nil {
 				return err
 			}
 			if writeErr != nil {
 				break
 			}
 		}
+		from = strings.Join(paths, ", ")
 	}
 	if writeErr != nil {
 		return fmt.Errorf("write rows: %w", writeErr)
 	}
 	if rows == 0 && !*follow {
-		fmt.Fprintln(s.Stderr, "bodytrace: no summary lines matched (the extension writes them when no OTLP endpoint is set, or with BODYTRACE_SUMMARY=on)")
+		return noRows(in, from)
 	}
 	return nil
 }
 
-func readPath(p string, stdin io.Reader, each func(Invocation) bool) error {
+func readPath(p string, stdin io.Reader, in *Input, each func(Invocation) bool) error {
 	if p == "-" {
-		return ReadLines(stdin, each)
+		return readCounted(stdin, in, each)
 	}
 	f, err := os.Open(p)
 	if err != nil {
 		return fmt.Errorf("read summary lines: %w", err)
 	}
 	defer f.Close()
-	if err := ReadLines(f, each); err != nil {
+	if err := readCounted(f, in, each); err != nil {
 		return fmt.Errorf("read summary lines from %s: %w", p, err)
 	}
 	return nil
 }
 
-// parseSince reads --since, a duration back from now (d for days) or an RFC 3339 time,
-// and returns the oldest time wanted; the zero time means no bound.
+// parseSince reads --since, a duration back from now (d for days, w for weeks) or an
+// RFC 3339 time, and returns the oldest time wanted; the zero time means no bound.
 func parseSince(s string, now time.Time) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
@@ -217,14 +240,16 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		if n, err := strconv.ParseFloat(days, 64); err == nil && n > 0 {
-			return now.Add(-time.Duration(n * 24 * float64(time.Hour))), nil
+	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
+		if n, ok := strings.CutSuffix(s, suffix); ok {
+			if f, err := strconv.ParseFloat(n, 64); err == nil && f > 0 {
+				return now.Add(-time.Duration(f * float64(unit))), nil
+			}
 		}
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
-		return time.Time{}, fmt.Errorf("--since %q: want a duration such as 90m, 1h or 2d, or an RFC 3339 time", s)
+		return time.Time{}, fmt.Errorf("--since %q: want a duration such as 90m, 1h, 2d or 2w, or an RFC 3339 time", s)
 	}
 	return now.Add(-d), nil
 }
@@ -261,10 +286,11 @@ func runView(ctx context.Context, args []string, s Streams) error {
 		fmt.Fprintf(fs.Output(), "Usage: bodytrace view [flags] [file ...]\n\nServes a local web view of recent invocations on 127.0.0.1.\nGive one source: files, --jaeger or --log-group.\n\n")
 		fs.PrintDefaults()
 	}
-	if err := parseFlags(fs, args); err != nil {
+	rest, err := parseArgs(fs, args)
+	if err != nil {
 		return err
 	}
-	files = append(files, fs.Args()...)
+	files = append(files, rest...)
 	start, err := parseSince(*since, time.Now())
 	if err != nil {
 		return usageError{err}
@@ -275,11 +301,27 @@ func runView(ctx context.Context, args []string, s Streams) error {
 			given++
 		}
 	}
+	// Nothing named and something piped in (bodytrace read --json ... | bodytrace view):
+	// read stdin.
+	if given == 0 && !isTerminal(s.Stdin) {
+		files, given = []string{"-"}, 1
+	}
 	if given != 1 {
-		return usageError{errors.New("give one source: summary-line files (--file), --jaeger URL or --log-group NAME")}
+		return usageError{errors.New("give one source: summary-line files (--file, or - for stdin), --jaeger URL or --log-group NAME")}
 	}
 	var src Source
 	switch {
+	case len(files) == 1 && files[0] == "-":
+		// Stdin can be read once: its lines are kept, and every page load shows them.
+		var in Input
+		var invs []Invocation
+		if err := readCounted(s.Stdin, &in, func(inv Invocation) bool { invs = append(invs, inv); return true }); err != nil {
+			return fmt.Errorf("read summary lines from stdin: %w", err)
+		}
+		if len(invs) == 0 {
+			return noRows(in, "stdin")
+		}
+		src = Lines{Invocations: invs, From: "stdin"}
 	case *jaeger != "":
 		src = &Jaeger{URL: *jaeger, Service: *service, Start: start, Limit: *limit}
 	case aws.logGroup != "":
@@ -288,6 +330,9 @@ func runView(ctx context.Context, args []string, s Streams) error {
 		}
 	default:
 		for _, f := range files {
+			if f == "-" {
+				return usageError{errors.New("stdin (-) is a source on its own: give it without other files")}
+			}
 			if _, err := os.Stat(f); err != nil {
 				return fmt.Errorf("read summary lines: %w", err)
 			}

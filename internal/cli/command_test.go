@@ -129,7 +129,7 @@ func TestReadUsage(t *testing.T) {
 		{[]string{"--since", "yesterday"}, 2, "want a duration"},
 		{[]string{"--log-group", "/aws/lambda/x", "x.log"}, 2, "not both"},
 		{[]string{"testdata/none.log"}, 1, "no such file"},
-		{[]string{"view"}, 2, "give one source"},
+		{[]string{"view"}, 3, "no input: stdin was empty"},
 		{[]string{"view", "--jaeger", "http://127.0.0.1:1", "testdata/steps.log"}, 2, "give one source"},
 	} {
 		code, _, errs := run(t, "", c.args...)
@@ -140,7 +140,7 @@ func TestReadUsage(t *testing.T) {
 	if code, out, _ := run(t, "", "help"); code != 0 || !strings.Contains(out, "bodytrace view") {
 		t.Errorf("help: exit %d %q", code, out)
 	}
-	if code, _, errs := run(t, "", "read"); code != 0 || !strings.Contains(errs, "no summary lines matched") {
+	if code, _, errs := run(t, "", "read"); code != ExitNoInput || !strings.Contains(errs, "no input") {
 		t.Errorf("empty input: exit %d, stderr %q", code, errs)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"strings"
 
@@ -104,10 +105,29 @@ func fromRecord(line []byte) (Invocation, bool) {
 
 // ReadLines calls fn for each summary line read from r, until r ends or fn returns false.
 func ReadLines(r io.Reader, fn func(Invocation) bool) error {
+	return readCounted(r, nil, fn)
+}
+
+// Input counts what a read saw, to tell "no input" from "no summary line in it".
+type Input struct {
+	Lines, Summaries int
+}
+
+// readCounted is ReadLines, counting into in when it is not nil.
+func readCounted(r io.Reader, in *Input, fn func(Invocation) bool) error {
+	if in == nil {
+		in = new(Input)
+	}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 4*1024*1024) // other log lines can be long
 	for sc.Scan() {
-		if inv, ok := ParseLine(sc.Bytes()); ok && !fn(inv) {
+		in.Lines++
+		inv, ok := ParseLine(sc.Bytes())
+		if !ok {
+			continue
+		}
+		in.Summaries++
+		if !fn(inv) {
 			return nil
 		}
 	}
@@ -129,6 +149,35 @@ func ParseVerdicts(s string) []string {
 		}
 	}
 	return out
+}
+
+// verdictNames are the verdicts the extension gives, as --verdict accepts them: a whole
+// verdict or the start of one at a colon (lost, lost:middleware).
+var verdictNames = []string{"delivered", "empty-by-design", "unknown", "lost", "lost:handler",
+	"lost:middleware[:NAME]", "lost:late-write[:WHO]", "lost:streaming", "lost:platform"}
+
+// CheckVerdicts reports the first value that cannot match any verdict, naming the valid
+// ones: a typo must not silently print nothing.
+func CheckVerdicts(vs []string) error {
+	for _, v := range vs {
+		if !validVerdict(v) {
+			return fmt.Errorf("--verdict %q is not a verdict: use one or more of %s, comma-separated", v, strings.Join(verdictNames, ", "))
+		}
+	}
+	return nil
+}
+
+func validVerdict(v string) bool {
+	switch v {
+	case "delivered", "empty-by-design", "unknown", "lost", "lost:handler", "lost:streaming", "lost:platform":
+		return true
+	}
+	for _, family := range []string{"lost:middleware", "lost:late-write"} {
+		if v == family || strings.HasPrefix(v, family+":") && len(v) > len(family)+1 {
+			return true
+		}
+	}
+	return false
 }
 
 // Match reports whether inv passes the filter.

@@ -160,7 +160,6 @@ func (j *Jaeger) get(ctx context.Context, path string, out any) error {
 
 // Span names and tags bodytrace exports (internal/export/spans.go).
 const (
-	spanInvoke      = "invoke"
 	spanRequest     = "request"
 	spanResponse    = "response"
 	spanStream      = "stream"
@@ -185,7 +184,9 @@ func FromJaeger(traces []JaegerTrace) []Invocation {
 func fromTrace(t JaegerTrace) (Invocation, bool) {
 	var root *JaegerSpan
 	for i, s := range t.Spans {
-		if (s.OperationName == spanInvoke || strings.HasPrefix(s.OperationName, spanInvoke+" ")) && tag(s.Tags, "bodytrace.verdict") != nil {
+		// The root is named after the function or its route (older layers: "invoke <function>");
+		// only it carries the verdict.
+		if tag(s.Tags, "bodytrace.verdict") != nil {
 			root = &t.Spans[i]
 			break
 		}

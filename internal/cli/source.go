@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 )
 
@@ -46,6 +47,32 @@ func (f Files) Describe() string {
 		return f.Paths[0]
 	}
 	return fmt.Sprintf("%d files", len(f.Paths))
+}
+
+// Lines are summary lines read once (from stdin), kept for every List.
+type Lines struct {
+	Invocations []Invocation
+	From        string
+}
+
+// List returns the lines, newest first.
+func (l Lines) List(context.Context) ([]Invocation, error) {
+	out := append([]Invocation(nil), l.Invocations...)
+	sortNewestFirst(out)
+	return out, nil
+}
+
+// Describe says where the lines came from.
+func (l Lines) Describe() string { return l.From }
+
+// isTerminal reports whether r is a terminal, where nothing is piped in.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // List reads the group's summary lines since c.Start.

@@ -58,8 +58,17 @@ func (t *Table) Row(inv Invocation) error {
 		}
 	}
 	_, err := fmt.Fprintf(t.w, rowFormat, formatTime(inv.Time), inv.ShortID(), inv.Route(),
-		formatStatus(inv.Status), pad(t.bytes(inv, false), t.bytes(inv, t.colour)), t.verdict(inv.Verdict))
+		formatStatus(inv.Status), pad(t.bytes(inv, false), t.bytes(inv, t.colour)), t.verdict(inv.Verdict)+reason(inv))
 	return err
+}
+
+// reason is an unknown verdict's reason, after the verdict: it says what bodytrace could
+// not see, and so what to fix.
+func reason(inv Invocation) string {
+	if inv.Verdict != "unknown" || inv.Reason == "" {
+		return ""
+	}
+	return " (" + inv.Reason + ")"
 }
 
 // pad pads shown (which may hold colour codes) to the column width of plain.

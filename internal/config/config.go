@@ -50,6 +50,13 @@ type Config struct {
 	LogLevel string
 	// ServiceName is OTEL_SERVICE_NAME or the function's name.
 	ServiceName string
+	// SDKDisabled is OTEL_SDK_DISABLED=true: no traces or metrics over OTLP, whatever the
+	// endpoint; summary lines (BODYTRACE_SUMMARY=auto) take their place.
+	SDKDisabled bool
+	// Propagators is OTEL_PROPAGATORS: the trace context formats read from an invocation
+	// (tracecontext, xray or xray-lambda; baggage is accepted and carries no parent). Nil
+	// when unset: both tracecontext and xray, since Lambda passes its X-Ray header always.
+	Propagators []string
 
 	// Problems lists each invalid setting, named with its accepted values, for the log.
 	Problems []string
@@ -89,7 +96,12 @@ func Load(getenv func(string) string) Config {
 	if proto == "" {
 		proto, name = getenv("OTEL_EXPORTER_OTLP_PROTOCOL"), "OTEL_EXPORTER_OTLP_PROTOCOL"
 	}
-	c.Protocol = r.oneOf(name, proto, c.Protocol, "grpc", "http/protobuf")
+	c.Protocol = r.oneOf(name, proto, c.Protocol, "grpc", "http/protobuf", "http/json")
+	// OTEL_SDK_DISABLED: only "true" disables, any other value is false (SDK environment spec).
+	if strings.EqualFold(strings.TrimSpace(getenv("OTEL_SDK_DISABLED")), "true") {
+		c.SDKDisabled, c.OTLP = true, false
+	}
+	c.Propagators = r.propagators(getenv("OTEL_PROPAGATORS"))
 	switch r.oneOf("BODYTRACE_SUMMARY", getenv("BODYTRACE_SUMMARY"), "auto", "auto", "on", "off") {
 	case "on":
 		c.Summary = true
@@ -149,6 +161,25 @@ func (r reader) endpoint(name string) bool {
 		return false
 	}
 	return true
+}
+
+// propagators reads OTEL_PROPAGATORS. Formats bodytrace cannot read from a Lambda
+// invocation are reported and left out; "none" reads no parent at all.
+func (r reader) propagators(v string) []string {
+	if strings.TrimSpace(v) == "" {
+		return nil
+	}
+	out := []string{}
+	for _, p := range strings.Split(v, ",") {
+		switch p = strings.ToLower(strings.TrimSpace(p)); p {
+		case "tracecontext", "xray", "xray-lambda", "baggage":
+			out = append(out, p)
+		case "none", "":
+		default:
+			r.problem("OTEL_PROPAGATORS=%q names %q, which bodytrace does not read: use tracecontext, xray, xray-lambda (baggage and none are accepted too); using the others", v, p)
+		}
+	}
+	return out
 }
 
 func (r reader) ratio(name string, def float64) float64 {

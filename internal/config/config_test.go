@@ -84,7 +84,7 @@ func TestLoadInvalid(t *testing.T) {
 		{"proxy port zero", "BODYTRACE_PROXY_PORT", "0", []string{"1 to 65535"}, func(c Config) bool { return c.ProxyAddr == def.ProxyAddr }},
 		{"proxy port too big", "BODYTRACE_PROXY_PORT", "70000", []string{"1 to 65535"}, func(c Config) bool { return c.ProxyAddr == def.ProxyAddr }},
 		{"telemetry port", "BODYTRACE_TELEMETRY_PORT", "-1", []string{"1 to 65535"}, func(c Config) bool { return c.TelemetryAddr == "" }},
-		{"protocol http/json", "OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", []string{"grpc", "http/protobuf"}, func(c Config) bool { return c.Protocol == "http/protobuf" }},
+		{"protocol http/xml", "OTEL_EXPORTER_OTLP_PROTOCOL", "http/xml", []string{"grpc", "http/protobuf", "http/json"}, func(c Config) bool { return c.Protocol == "http/protobuf" }},
 		{"traces protocol", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "udp", []string{"grpc", "http/protobuf"}, func(c Config) bool { return c.Protocol == "http/protobuf" }},
 		{"summary", "BODYTRACE_SUMMARY", "yes", []string{"auto", "on", "off"}, func(c Config) bool { return c.Summary == def.Summary }},
 		{"flush timeout word", "BODYTRACE_FLUSH_TIMEOUT", "soon", []string{"250ms", "30s"}, func(c Config) bool { return c.FlushTimeout == DefaultFlushTimeout }},

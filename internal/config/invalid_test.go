@@ -30,8 +30,8 @@ func invalidValues(def Config) []invalidCase {
 			invalidCase{"BODYTRACE_STEPS_PORT", v, r, steps},
 			invalidCase{"BODYTRACE_TELEMETRY_PORT", v, r, func(c Config) bool { return c.TelemetryAddr == "" }})
 	}
-	for _, v := range []string{"http/json", "HTTP", "grpcs", "http/protobuf;", "udp"} {
-		r := []string{"grpc", "http/protobuf"}
+	for _, v := range []string{"http/xml", "HTTP", "grpcs", "http/protobuf;", "udp"} {
+		r := []string{"grpc", "http/protobuf", "http/json"}
 		out = append(out,
 			invalidCase{"OTEL_EXPORTER_OTLP_PROTOCOL", v, r, proto},
 			invalidCase{"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", v, r, proto})
@@ -53,6 +53,9 @@ func invalidValues(def Config) []invalidCase {
 	}
 	for _, v := range []string{"yes", "cloudwatch", "1"} {
 		out = append(out, invalidCase{"BODYTRACE_METRICS", v, []string{"auto", "emf", "otlp", "on", "off"}, func(c Config) bool { return c.Metrics == def.Metrics && c.OTLPMetrics == def.OTLPMetrics }})
+	}
+	for _, v := range []string{"b3", "jaeger", "ottrace"} {
+		out = append(out, invalidCase{"OTEL_PROPAGATORS", v, []string{"tracecontext", "xray"}, func(c Config) bool { return c.Propagators != nil && len(c.Propagators) == 0 }})
 	}
 	for _, v := range []string{"whenever", "-5ms", "10001", "11s"} {
 		out = append(out, invalidCase{"BODYTRACE_LATE_WRITE_WAIT", v, []string{"10s"}, func(c Config) bool { return c.LateWriteWait == DefaultLateWriteWait }})
@@ -107,6 +110,7 @@ func TestInvalidValueNamedWithDefault(t *testing.T) {
 func TestEveryVariableHasAnInvalidCase(t *testing.T) {
 	free := map[string]string{
 		"OTEL_SERVICE_NAME": "any string is a valid service name",
+		"OTEL_SDK_DISABLED": "the spec reads every value but true as false",
 	}
 	presence := map[string]string{
 		// See TestInvalidEndpointReported: only presence is read here, the SDK parses the rest.

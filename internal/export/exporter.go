@@ -10,21 +10,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/bodytrace/bodytrace/internal/invocation"
 	"github.com/bodytrace/bodytrace/internal/otlp"
 )
-
-// Function describes the Lambda function the extension runs beside.
-type Function struct {
-	Name, Version, Region string
-	MemoryMB              int
-}
 
 // Config chooses where records go.
 type Config struct {
@@ -53,6 +44,8 @@ type Config struct {
 	// ParentBased honours the caller's sampled flag (traceparent, X-Ray) for healthy
 	// invocations, as OTEL_TRACES_SAMPLER=parentbased_* asks.
 	ParentBased bool
+	// Propagators are the trace context formats read from an invocation (OTEL_PROPAGATORS).
+	Propagators Propagators
 	// Metrics, when not nil, receives CloudWatch Embedded Metric Format lines at each flush:
 	// invocations by verdict and trigger, sampled or not, and the lost bodies among them.
 	Metrics io.Writer
@@ -92,11 +85,7 @@ func New(cfg Config) *Exporter {
 	}
 	e.spans = &countingExporter{SpanExporter: exp, bound: cfg.FlushTimeout}
 	exp = e.spans
-	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(resourceAttrs(cfg.Function)...))
-	if err != nil {
-		// A schema conflict between SDK defaults and ours is not worth losing traces over.
-		res = resource.NewSchemaless(resourceAttrs(cfg.Function)...)
-	}
+	res := newResource(cfg.Function)
 	opts := []sdktrace.TracerProviderOption{sdktrace.WithBatcher(exp), sdktrace.WithResource(res)}
 	// The SDK keeps every span it is given: bodytrace decides what to keep itself, knowing
 	// the verdict (Export). Lambda's trace header usually says Sampled=0 when X-Ray is not
@@ -110,25 +99,8 @@ func New(cfg Config) *Exporter {
 		e.metrics = newOTLPMetrics(cfg, res)
 	}
 	e.provider = sdktrace.NewTracerProvider(opts...)
-	e.tracer = e.provider.Tracer("github.com/bodytrace/bodytrace")
+	e.tracer = newTracer(e.provider)
 	return e
-}
-
-func resourceAttrs(fn Function) []attribute.KeyValue {
-	attrs := []attribute.KeyValue{semconv.CloudProviderAWS, semconv.CloudPlatformAWSLambda}
-	if fn.Name != "" {
-		attrs = append(attrs, semconv.FaaSName(fn.Name))
-	}
-	if fn.Version != "" {
-		attrs = append(attrs, semconv.FaaSVersion(fn.Version))
-	}
-	if fn.Region != "" {
-		attrs = append(attrs, semconv.CloudRegion(fn.Region))
-	}
-	if fn.MemoryMB > 0 {
-		attrs = append(attrs, semconv.FaaSMaxMemory(fn.MemoryMB*1024*1024))
-	}
-	return attrs
 }
 
 // Export emits one finished invocation and returns its trace id ("" without a tracer).
@@ -139,7 +111,7 @@ func (e *Exporter) Export(r invocation.Record) string {
 	traceID := ""
 	kept := e.keep(&r, v)
 	if e.tracer != nil && kept {
-		sc := emit(e.tracer, &r, v, e.cfg.Function)
+		sc := emit(e.tracer, &r, v, e.cfg.Function, e.cfg.Propagators)
 		traceID = sc.TraceID().String()
 		e.remember(r.RequestID, sc)
 	}

@@ -118,22 +118,22 @@ func TestExportSpanTree(t *testing.T) {
 		{
 			name: "cold stream lost",
 			rec:  streamRecord("req-1", true),
-			spans: map[string]string{"invoke fn": "", "init": "invoke fn", "request": "invoke fn", "response": "invoke fn",
-				"stream": "response", "platform.runtimeDone": "invoke fn"},
+			spans: map[string]string{"fn": "", "init": "fn", "request": "fn", "response": "fn",
+				"stream": "response", "platform.runtimeDone": "fn"},
 			verdict: "lost:streaming", lostAt: "streaming", lostSpan: "stream", status: 200, body: 0,
 		},
 		{
 			name: "warm buffered delivered",
 			rec:  bufferedRecord("req-2", 1500),
-			spans: map[string]string{"invoke fn": "", "request": "invoke fn", "response": "invoke fn",
-				"platform.runtimeDone": "invoke fn", "platform.report": "invoke fn"},
+			spans: map[string]string{"fn": "", "request": "fn", "response": "fn",
+				"platform.runtimeDone": "fn", "platform.report": "fn"},
 			verdict: "delivered", status: 200, body: 1500,
 		},
 		{
 			name: "warm buffered empty 200",
 			rec:  bufferedRecord("req-3", 0),
-			spans: map[string]string{"invoke fn": "", "request": "invoke fn", "response": "invoke fn",
-				"platform.runtimeDone": "invoke fn", "platform.report": "invoke fn"},
+			spans: map[string]string{"fn": "", "request": "fn", "response": "fn",
+				"platform.runtimeDone": "fn", "platform.report": "fn"},
 			verdict: "lost:handler", lostAt: "handler", lostSpan: "response", status: 200, body: 0,
 		},
 		{
@@ -141,7 +141,7 @@ func TestExportSpanTree(t *testing.T) {
 			rec: invocation.Record{RequestID: "req-4", Started: t0, Observed: invocation.Observed{RuntimeAPI: true, Telemetry: true},
 				Request:  &invocation.Request{At: t0, Trigger: invocation.TriggerDirect},
 				Platform: invocation.Platform{RuntimeDone: &invocation.RuntimeDone{At: t0.Add(3 * time.Second), Status: "timeout", DurationMs: 3000}}},
-			spans:   map[string]string{"invoke fn": "", "request": "invoke fn", "platform.runtimeDone": "invoke fn"},
+			spans:   map[string]string{"fn": "", "request": "fn", "platform.runtimeDone": "fn"},
 			verdict: "lost:platform", lostAt: "platform", lostSpan: "platform.runtimeDone", body: -1,
 		},
 		{
@@ -151,8 +151,8 @@ func TestExportSpanTree(t *testing.T) {
 				r.ColdStart = true
 				return r
 			}(),
-			spans: map[string]string{"invoke fn": "", "request": "invoke fn", "response": "invoke fn",
-				"platform.runtimeDone": "invoke fn", "platform.report": "invoke fn"},
+			spans: map[string]string{"fn": "", "request": "fn", "response": "fn",
+				"platform.runtimeDone": "fn", "platform.report": "fn"},
 			verdict: "delivered", status: 200, body: 10,
 		},
 		{
@@ -162,8 +162,8 @@ func TestExportSpanTree(t *testing.T) {
 				r.Init = &invocation.Init{Start: t0.Add(-time.Second), End: t0}
 				return r
 			}(),
-			spans: map[string]string{"invoke fn": "", "request": "invoke fn", "response": "invoke fn",
-				"platform.runtimeDone": "invoke fn", "platform.report": "invoke fn"},
+			spans: map[string]string{"fn": "", "request": "fn", "response": "fn",
+				"platform.runtimeDone": "fn", "platform.report": "fn"},
 			verdict: "delivered", status: 200, body: 10,
 		},
 	}
@@ -176,7 +176,7 @@ func TestExportSpanTree(t *testing.T) {
 				t.Fatalf("got %d spans %v, want %d", len(spans), names(spans), len(tt.spans))
 			}
 			m := byName(spans)
-			root, ok := m["invoke fn"]
+			root, ok := m["fn"]
 			if !ok {
 				t.Fatalf("no root span in %v", names(spans))
 			}
@@ -274,7 +274,7 @@ func TestExportLostEvent(t *testing.T) {
 			name: "report timeout only (Managed Instances): on the root",
 			rec: invocation.Record{RequestID: "r", Started: t0, Observed: invocation.Observed{RuntimeAPI: true, Telemetry: true},
 				Platform: invocation.Platform{Report: &invocation.Report{At: t0.Add(time.Second), Status: "timeout", DurationMs: 1000}}},
-			lostAt: "platform", lostSpan: "invoke fn",
+			lostAt: "platform", lostSpan: "fn",
 		},
 		{name: "empty stream: on stream", rec: streamRecord("r", false), lostAt: "streaming", lostSpan: "stream"},
 		{name: "empty 200: on response", rec: bufferedRecord("r", 0), lostAt: "handler", lostSpan: "response"},
@@ -330,16 +330,16 @@ func TestExportAttributes(t *testing.T) {
 	wantAttr(t, m["stream"], "bodytrace.stream.chunks", int64(3))
 	wantAttr(t, m["stream"], "bodytrace.stream.ttfb_us", int64(1000))
 	wantAttr(t, m["platform.runtimeDone"], "bodytrace.bytes.produced", int64(78))
-	wantAttr(t, m["invoke fn"], "url.path", "/bytes")
-	wantAttr(t, m["invoke fn"], "http.request.method", "GET")
-	wantAttr(t, m["invoke fn"], "faas.trigger", "http")
+	wantAttr(t, m["fn"], "url.path", "/bytes")
+	wantAttr(t, m["fn"], "http.request.method", "GET")
+	wantAttr(t, m["fn"], "faas.trigger", "http")
 	if got := m["stream"].StartTime; !got.Equal(r.Response.Start) {
 		t.Errorf("stream starts %v, want %v", got, r.Response.Start)
 	}
-	if got := m["invoke fn"].EndTime; !got.Equal(r.Platform.RuntimeDone.At) {
+	if got := m["fn"].EndTime; !got.Equal(r.Platform.RuntimeDone.At) {
 		t.Errorf("root ends %v, want the last observed moment %v", got, r.Platform.RuntimeDone.At)
 	}
-	res := m["invoke fn"].Resource
+	res := m["fn"].Resource
 	if res == nil {
 		t.Fatal("no resource")
 	}
@@ -390,7 +390,7 @@ func TestExportTraceContinuation(t *testing.T) {
 				r.Invoke = &invocation.Invoke{At: t0, XRayTraceID: tt.invokeXRay}
 			}
 			got := e.Export(r)
-			root := byName(flushed(t, e, mem))["invoke fn"]
+			root := byName(flushed(t, e, mem))["fn"]
 			if got != root.SpanContext.TraceID().String() {
 				t.Errorf("Export returned %s, root trace %s", got, root.SpanContext.TraceID())
 			}
@@ -433,7 +433,7 @@ func TestExportUnsampledParentStillExported(t *testing.T) {
 			if len(spans) == 0 {
 				t.Fatal("a caller's unsampled trace header dropped the whole trace, lost body included")
 			}
-			if byName(spans)["invoke fn"].Status.Code != codes.Error {
+			if byName(spans)["fn"].Status.Code != codes.Error {
 				t.Error("lost body trace exported without Error status")
 			}
 		})

@@ -28,7 +28,7 @@ func (e *Exporter) keep(r *invocation.Record, v invocation.Verdict) bool {
 		return true
 	}
 	if e.cfg.ParentBased {
-		if sc := trace.SpanContextFromContext(parentContext(r)); sc.IsValid() && !sc.IsSampled() {
+		if sc := trace.SpanContextFromContext(parentContext(r, e.cfg.Propagators)); sc.IsValid() && !sc.IsSampled() {
 			return false
 		}
 	}

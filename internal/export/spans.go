@@ -33,17 +33,19 @@ const (
 	spanReport      = "platform.report"
 )
 
-// parentContext continues the caller's trace: W3C traceparent from the event's headers
-// first, then the X-Ray trace id Lambda passes with the invocation.
-func parentContext(r *invocation.Record) context.Context {
+// parentContext continues the caller's trace with the propagators OTEL_PROPAGATORS
+// names (Propagators): W3C traceparent from the event's headers, then the X-Ray trace id
+// Lambda passes with the invocation.
+func parentContext(r *invocation.Record, p Propagators) context.Context {
 	ctx := context.Background()
 	var candidates []func() (trace.SpanContext, bool)
-	if r.Request != nil {
-		candidates = append(candidates,
-			func() (trace.SpanContext, bool) { return parseTraceParent(r.Request.TraceParent) },
-			func() (trace.SpanContext, bool) { return parseXRay(r.Request.XRayTraceID) })
+	if r.Request != nil && p.traceContext() {
+		candidates = append(candidates, func() (trace.SpanContext, bool) { return parseTraceParent(r.Request.TraceParent) })
 	}
-	if r.Invoke != nil {
+	if r.Request != nil && p.xray() {
+		candidates = append(candidates, func() (trace.SpanContext, bool) { return parseXRay(r.Request.XRayTraceID) })
+	}
+	if r.Invoke != nil && p.xray() {
 		candidates = append(candidates, func() (trace.SpanContext, bool) { return parseXRay(r.Invoke.XRayTraceID) })
 	}
 	for _, c := range candidates {
@@ -110,7 +112,7 @@ func parseXRay(h string) (trace.SpanContext, bool) {
 }
 
 // emit records one invocation as a trace and returns the root span's context.
-func emit(tracer trace.Tracer, r *invocation.Record, v invocation.Verdict, fn Function) trace.SpanContext {
+func emit(tracer trace.Tracer, r *invocation.Record, v invocation.Verdict, fn Function, p Propagators) trace.SpanContext {
 	start, end := bounds(r)
 	attrs := []attribute.KeyValue{
 		semconv.FaaSInvocationID(r.RequestID),
@@ -122,6 +124,7 @@ func emit(tracer trace.Tracer, r *invocation.Record, v invocation.Verdict, fn Fu
 	if fn.Name != "" {
 		attrs = append(attrs, semconv.FaaSName(fn.Name))
 	}
+	attrs = append(attrs, arnAttrs(r, fn)...)
 	if v.LostAt != "" {
 		attrs = append(attrs, keyLostAt.String(v.LostAt))
 	}
@@ -136,6 +139,9 @@ func emit(tracer trace.Tracer, r *invocation.Record, v invocation.Verdict, fn Fu
 		if q.Path != "" {
 			attrs = append(attrs, semconv.URLPath(q.Path))
 		}
+		if q.Route != "" {
+			attrs = append(attrs, semconv.HTTPRoute(q.Route))
+		}
 	}
 	if p := r.Response; p != nil {
 		if p.HTTP {
@@ -145,7 +151,7 @@ func emit(tracer trace.Tracer, r *invocation.Record, v invocation.Verdict, fn Fu
 			attrs = append(attrs, semconv.HTTPResponseBodySize(int(p.BodyBytes)))
 		}
 	}
-	ctx, root := tracer.Start(parentContext(r), spanInvoke+" "+fn.Name,
+	ctx, root := tracer.Start(parentContext(r, p), rootName(r, fn),
 		trace.WithSpanKind(trace.SpanKindServer), trace.WithTimestamp(start), trace.WithAttributes(attrs...))
 	if v.Lost() {
 		root.SetStatus(codes.Error, v.Reason)

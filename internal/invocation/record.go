@@ -90,6 +90,9 @@ type Request struct {
 	Trigger    Trigger
 	Method     string
 	Path       string
+	// Route is the matched route template (http.route) when the trigger gives one: API
+	// Gateway's resource (REST) or routeKey (HTTP API, without the method); "" otherwise.
+	Route string
 	// IfNoneMatch and IfModifiedSince record conditional request headers (a 304 answer to one is empty by design).
 	IfNoneMatch     bool
 	IfModifiedSince bool

@@ -21,6 +21,7 @@ type eventProbe struct {
 		DomainName string                                                `json:"domainName"`
 		Stage      string                                                `json:"stage"`
 		ResourceID string                                                `json:"resourceId"`
+		RouteKey   string                                                `json:"routeKey"`
 		HTTP       *events.APIGatewayV2HTTPRequestContextHTTPDescription `json:"http"`
 		ELB        *events.ELBContext                                    `json:"elb"`
 	} `json:"requestContext"`
@@ -42,9 +43,11 @@ func ParseEvent(event []byte) Request {
 		req.Trigger, req.Method, req.Path = TriggerAPIGatewayV2, rc.HTTP.Method, p.RawPath
 		if strings.Contains(rc.DomainName, ".lambda-url.") {
 			req.Trigger = TriggerFunctionURL
+		} else if _, route, ok := strings.Cut(rc.RouteKey, " "); ok {
+			req.Route = route // "GET /items/{id}"; $default names no route
 		}
 	case p.HTTPMethod != "" && (rc.Stage != "" || rc.ResourceID != "" || p.Resource != ""):
-		req.Trigger, req.Method, req.Path = TriggerAPIGatewayV1, p.HTTPMethod, p.Path
+		req.Trigger, req.Method, req.Path, req.Route = TriggerAPIGatewayV1, p.HTTPMethod, p.Path, p.Resource
 	default:
 		return req
 	}

@@ -284,11 +284,14 @@ func (s Span) Parent() string {
 	return ""
 }
 
-// Find returns the trace's spans named name.
+// Find returns the trace's spans named name. "invoke" finds the invocation's root span,
+// which is named after the function or its HTTP route (the FaaS conventions), by the
+// verdict only it carries.
 func (t Trace) Find(name string) []Span {
 	var out []Span
 	for _, s := range t.Spans {
-		if s.OperationName == name || strings.HasPrefix(s.OperationName, name+" ") {
+		if s.OperationName == name || strings.HasPrefix(s.OperationName, name+" ") ||
+			name == "invoke" && s.Tag("bodytrace.verdict") != "" {
 			out = append(out, s)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -131,6 +132,11 @@ func (c *Client) send(ctx context.Context, msg []byte) (int64, error) {
 		if c.ep.Gzip {
 			req.Header.Set("Grpc-Encoding", "gzip")
 		}
+	} else if c.ep.Protocol == HTTPJSON {
+		req.Header.Set("Content-Type", "application/json")
+		if c.ep.Gzip {
+			req.Header.Set("Content-Encoding", "gzip")
+		}
 	} else {
 		req.Header.Set("Content-Type", "application/x-protobuf")
 		if c.ep.Gzip {
@@ -184,11 +190,14 @@ func (c *Client) body(msg []byte) ([]byte, error) {
 }
 
 func (c *Client) httpResult(resp *http.Response, data []byte) (int64, error) {
+	if resp.StatusCode/100 == 2 && c.ep.Protocol == HTTPJSON {
+		return partialSuccessJSON(data), nil
+	}
 	if resp.StatusCode/100 == 2 {
 		return partialSuccess(data), nil
 	}
 	msg := statusMessage(resp.Header.Get("Content-Type"), data)
-	err := fmt.Errorf("OTLP http/protobuf to %s: HTTP %d%s", redactURL(c.ep.URL), resp.StatusCode, msg)
+	err := fmt.Errorf("OTLP %s to %s: HTTP %d%s", c.ep.Protocol, redactURL(c.ep.URL), resp.StatusCode, msg)
 	switch resp.StatusCode {
 	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return 0, &retryable{err: err, after: retryAfter(resp.Header.Get("Retry-After"))}
@@ -234,6 +243,21 @@ func (c *Client) grpcResult(resp *http.Response, data []byte) (int64, error) {
 }
 
 // partialSuccess reads Export*ServiceResponse.partial_success.rejected_* (field 1.1).
+// partialSuccessJSON reads rejectedSpans from a JSON ExportTraceServiceResponse (an
+// int64, so a string in OTLP JSON; a number is accepted too).
+func partialSuccessJSON(data []byte) int64 {
+	var resp struct {
+		PartialSuccess struct {
+			RejectedSpans json.Number `json:"rejectedSpans"`
+		} `json:"partialSuccess"`
+	}
+	if json.Unmarshal(data, &resp) != nil {
+		return 0
+	}
+	n, _ := resp.PartialSuccess.RejectedSpans.Int64()
+	return n
+}
+
 func partialSuccess(data []byte) (rejected int64) {
 	fields(data, func(field, wire int, _ uint64, p []byte) {
 		if field == 1 && wire == wireBytes {

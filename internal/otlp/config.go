@@ -25,12 +25,13 @@ const (
 // Protocols.
 const (
 	HTTPProtobuf = "http/protobuf"
+	HTTPJSON     = "http/json"
 	GRPC         = "grpc"
 )
 
 // Endpoint is where and how one signal is sent.
 type Endpoint struct {
-	// Protocol is HTTPProtobuf or GRPC.
+	// Protocol is HTTPProtobuf, HTTPJSON or GRPC.
 	Protocol string
 	// URL is the full URL posted to: the collector's /v1/<signal> path over HTTP, the
 	// Export method's path over gRPC.
@@ -76,8 +77,13 @@ func FromEnv(getenv func(string) string, protocol string, sigs ...Signal) (map[S
 func fromEnv(getenv func(string) string, protocol string, sig Signal) (ep Endpoint, ok bool, problems []string) {
 	r := envReader{getenv: getenv, prefix: "OTEL_EXPORTER_OTLP_" + strings.ToUpper(string(sig)) + "_"}
 	ep.Protocol = HTTPProtobuf
-	if protocol == GRPC {
+	switch {
+	case protocol == GRPC:
 		ep.Protocol = GRPC
+	case protocol == HTTPJSON && sig == Traces:
+		// Metrics stay protobuf: bodytrace encodes no JSON metrics, and every OTLP/HTTP
+		// receiver must accept protobuf, while JSON is optional for it.
+		ep.Protocol = HTTPJSON
 	}
 	ep.URL, ok = r.endpoint(sig, ep.Protocol)
 	ep.Headers = r.headers()

@@ -26,7 +26,11 @@ func (e *SpanExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnl
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.buf = AppendTraces(e.buf[:0], spans)
+	if e.client.ep.Protocol == HTTPJSON {
+		e.buf = AppendTracesJSON(e.buf[:0], spans)
+	} else {
+		e.buf = AppendTraces(e.buf[:0], spans)
+	}
 	rejected, err := e.client.Send(ctx, e.buf)
 	if err != nil {
 		return err

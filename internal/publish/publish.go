@@ -21,7 +21,8 @@ import (
 // Defaults match template.yaml.
 var (
 	DefaultArchitectures = []string{"x86_64", "arm64"}
-	DefaultRuntimes      = []string{"nodejs20.x", "nodejs22.x", "provided.al2023", "provided.al2", "python3.12", "python3.13"}
+	// DefaultRuntimes are the runtimes the end-to-end tests run, as template.yaml lists them.
+	DefaultRuntimes = []string{"nodejs20.x", "nodejs22.x", "nodejs24.x", "provided.al2023"}
 )
 
 // Options say what to publish where.

@@ -26,7 +26,7 @@ func main() {
 		archs       = flag.String("architectures", strings.Join(publish.DefaultArchitectures, ","), "comma-separated architectures")
 		runtimes    = flag.String("runtimes", strings.Join(publish.DefaultRuntimes, ","), "comma-separated compatible runtimes")
 		description = flag.String("description", "", "layer version description")
-		license     = flag.String("license", "", "license info (an SPDX identifier or a URL)")
+		license     = flag.String("license", "Apache-2.0", "license info (an SPDX identifier or a URL)")
 		public      = flag.Bool("public", false, "let every AWS account use the versions (lambda:GetLayerVersion for principal *)")
 		dryRun      = flag.Bool("dry-run", false, "print what would be published; call nothing")
 		endpoint    = flag.String("endpoint-url", "", "Lambda API endpoint override (AWS_ENDPOINT_URL works too)")
