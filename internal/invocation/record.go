@@ -30,6 +30,12 @@ type Record struct {
 	Observed Observed
 }
 
+// Anchored reports whether a trusted source opened the record: the Runtime API delivered
+// its event through the proxy (/next) or the Extensions API sent its INVOKE. Anything else
+// (step lines, telemetry, a /response) can come from any process in the sandbox, for any
+// request id, so a record with only those is a stray until proven otherwise.
+func (r *Record) Anchored() bool { return r.Request != nil || r.Invoke != nil }
+
 // Observed names the sources that were in place for an invocation.
 type Observed struct {
 	RuntimeAPI bool // a runtime talked to the Runtime API through the proxy

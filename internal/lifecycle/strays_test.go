@@ -1,0 +1,72 @@
+package lifecycle
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/bodytrace/bodytrace/internal/extapi"
+	"github.com/bodytrace/bodytrace/internal/invocation"
+	"github.com/bodytrace/bodytrace/internal/steps"
+)
+
+// TestStrayFloodCannotEvictLiveInvocation is issue 18's first case: 1,100 step lines for
+// random request ids arrive while an invocation runs. The live record must stay open, its
+// response must finish it (releasing the INVOKE's wait at once, not at the deadline), and
+// the strays must cost only a counter: no export, no summary.
+func TestStrayFloodCannotEvictLiveInvocation(t *testing.T) {
+	h := newHarness(t, Config{}, true)
+	h.run(t)
+	h.loop.Next(proxyNext("live", readEvent(t, "direct.json")))
+	h.invoke(t, "live")
+	for i := range 1100 {
+		h.loop.Step(steps.Step{V: 1, RequestID: fmt.Sprintf("forged-%d", i), Stage: "handler", Phase: "out", Bytes: 1})
+	}
+	if open := h.loop.store.Open(func(r *invocation.Record) bool { return r.RequestID == "live" }); len(open) != 1 {
+		t.Fatal("the live invocation's record was evicted by stray step lines")
+	}
+	if n := len(h.loop.store.Open(nil)); n > maxStrayRecords+1 {
+		t.Errorf("%d records open, want at most the stray budget %d plus the live one", n, maxStrayRecords)
+	}
+	h.loop.Response(buffered("live", `{"ok":true}`))
+	r := h.next(t)
+	if r.RequestID != "live" || r.Judge().Verdict != invocation.VerdictDelivered {
+		t.Fatalf("exported %s with verdict %+v, want live delivered", r.RequestID, r.Judge())
+	}
+	h.waitAsked(t) // the INVOKE's wait ended with the response, an hour before its deadline
+	if st := h.loop.Stats(); st.Strays != 1100-maxStrayRecords || st.Dropped != 0 {
+		t.Errorf("stats = %+v, want %d strays counted and nothing real dropped", st, 1100-maxStrayRecords)
+	}
+	if n := len(h.exp.all()); n != 1 {
+		t.Errorf("%d records exported, want only the live one", n)
+	}
+}
+
+// A record evicted from the anchored class (more invocations open than the bound) must
+// release the INVOKE waiting for it: nothing may wait for a record that is gone.
+func TestEvictionReleasesWaiter(t *testing.T) {
+	h := newHarness(t, Config{}, true)
+	h.exp.exported = make(chan invocation.Record, 2*maxOpenRecords) // shutdown exports every open record
+	h.run(t)
+	h.send(t, extapi.Event{EventType: extapi.Invoke, RequestID: "waiting", DeadlineMs: time.Now().Add(time.Hour).UnixMilli()})
+	waitUntil(t, "record waiting open", func() bool { return len(h.loop.store.Open(nil)) == 1 })
+	for i := range maxOpenRecords {
+		h.loop.Next(proxyNext(fmt.Sprintf("real-%d", i), readEvent(t, "direct.json")))
+	}
+	h.waitAsked(t)
+	if h.exported("waiting") != 1 {
+		t.Errorf("the evicted record was exported %d times, want 1", h.exported("waiting"))
+	}
+}
+
+// A stray arriving before the first invocation must not take its cold start.
+func TestStrayDoesNotClaimColdStart(t *testing.T) {
+	h := newHarness(t, Config{}, true)
+	h.loop.Step(steps.Step{V: 1, RequestID: "forged", Stage: "handler", Phase: "out", Bytes: 1})
+	h.loop.Next(proxyNext("first", readEvent(t, "direct.json")))
+	h.loop.Response(buffered("first", `{}`))
+	r := h.next(t)
+	if r.RequestID != "first" || !r.ColdStart {
+		t.Errorf("record %s ColdStart=%v, want the first real invocation to be the cold start", r.RequestID, r.ColdStart)
+	}
+}
