@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bodytrace/bodytrace/internal/connbudget"
 	"github.com/bodytrace/bodytrace/internal/lograte"
 	"io"
 	"log/slog"
@@ -33,6 +34,9 @@ type Stats struct {
 	Malformed uint64 // bodies that were not a JSON array, plus elements skipped in arrays
 	Oversized uint64 // bodies over MaxBatchBytes, refused with 413
 }
+
+// maxConns is the telemetry listener's connection budget: Lambda delivers on one or two.
+const maxConns = 64
 
 // Listener is the HTTP server Lambda POSTs telemetry batches to.
 type Listener struct {
@@ -72,10 +76,16 @@ func Listen(addr string, h Handler, logger *slog.Logger) (*Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen for telemetry on %s: %w", addr, err)
 	}
+	// Anyone in the sandbox can connect: bound the connections held open (the proxy keeps
+	// most of the descriptor budget) and how long an idle one may stay.
+	budget := connbudget.New(ln, maxConns)
+	ln = budget
 	l := &Listener{ln: ln, handler: h, logger: logger, served: make(chan struct{})}
 	l.srv = &http.Server{
 		Handler:           http.HandlerFunc(l.serve),
 		ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout:       time.Minute,
+		ConnState:         budget.ConnState,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	go func() {
