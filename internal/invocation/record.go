@@ -25,6 +25,11 @@ type Record struct {
 	// Steps are the stages the function reported through step lines, in arrival order.
 	Steps []steps.Step
 
+	// Refused counts later results for this id that the Runtime API refused after it had
+	// accepted one (a double /response, or one posted by another process): noted, never
+	// taken for what the caller got.
+	Refused int
+
 	// Observed says which sources were able to see this invocation at all, so the
 	// verdict can tell "not seen" apart from "seen empty".
 	Observed Observed

@@ -55,6 +55,7 @@ func (l *Loop) Response(p runtimeproxy.Response) {
 		l.mu.Lock()
 		l.init.Status, l.init.ErrorType = "error", resp.ErrorType
 		l.mu.Unlock()
+		l.initFailed(resp)
 		return
 	case p.Kind == runtimeproxy.KindError:
 		resp.Mode, resp.ErrorType = invocation.ModeError, p.Header.Get("Lambda-Runtime-Function-Error-Type")
@@ -77,6 +78,12 @@ func (l *Loop) Response(p runtimeproxy.Response) {
 		cancel()
 	}
 	l.update(p.RequestID, p.Start, func(r *invocation.Record) {
+		if r.Response != nil && accepted(r.Response.Upstream) && !accepted(resp.Upstream) {
+			// A second result the Runtime API refused (a double /response, or one posted
+			// by another process for this id) changes nothing the caller got.
+			r.Refused++
+			return
+		}
 		if resp.Mode == invocation.ModeBuffered {
 			trigger := invocation.TriggerDirect
 			if r.Request != nil {
@@ -92,6 +99,29 @@ func (l *Loop) Response(p runtimeproxy.Response) {
 		}
 		r.Response = resp
 	})
+}
+
+// accepted reports whether the Runtime API took a result: a 2xx answer, or none yet known.
+func accepted(status int) bool { return status == 0 || status >= 200 && status < 300 }
+
+// initFailed gives a failed init its summary: the open invocations still waiting for a
+// result failed with it; with none open, the init gets a record of its own.
+func (l *Loop) initFailed(resp *invocation.Response) {
+	ids := l.store.Open(func(r *invocation.Record) bool { return r.Anchored() && r.Response == nil })
+	for _, id := range ids {
+		l.update(id, resp.Start, func(r *invocation.Record) {
+			cp := *resp
+			r.Response = &cp
+		})
+	}
+	if len(ids) > 0 {
+		return
+	}
+	l.mu.Lock()
+	in := l.init
+	l.mu.Unlock()
+	l.exp.Export(invocation.Record{Started: resp.Start, ColdStart: true, Init: &in, Response: resp,
+		Observed: invocation.Observed{RuntimeAPI: true, Telemetry: l.telemetry.Load()}})
 }
 
 // stepSyncBound bounds the wait for step lines in flight when a response arrives.

@@ -2,11 +2,14 @@ package lifecycle
 
 import (
 	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/bodytrace/bodytrace/internal/extapi"
 	"github.com/bodytrace/bodytrace/internal/invocation"
+	"github.com/bodytrace/bodytrace/internal/runtimeproxy"
 	"github.com/bodytrace/bodytrace/internal/steps"
 )
 
@@ -68,5 +71,46 @@ func TestStrayDoesNotClaimColdStart(t *testing.T) {
 	r := h.next(t)
 	if r.RequestID != "first" || !r.ColdStart {
 		t.Errorf("record %s ColdStart=%v, want the first real invocation to be the cold start", r.RequestID, r.ColdStart)
+	}
+}
+
+// A result the Runtime API refused after it accepted one (a double /response, or one
+// posted by another process for a live id) must not replace what the caller got; a
+// forged /response for an id the Runtime API never delivered costs only a counter.
+func TestRefusedResponseIsNotADelivery(t *testing.T) {
+	h := newHarness(t, Config{TelemetryWait: time.Hour}, true)
+	h.loop.SetTelemetry(true) // the record stays open for runtimeDone, so the second result reaches it
+	h.loop.Next(proxyNext("live", readEvent(t, "direct.json")))
+	h.loop.Response(buffered("live", `{"body":"the caller got this"}`))
+	refused := buffered("live", `{}`)
+	refused.Status, refused.UpstreamBody = 400, []byte(`{"errorType":"InvalidStateTransition"}`)
+	h.loop.Response(refused)
+	forged := buffered("never-delivered", `{"x":1}`)
+	forged.Status = 400
+	h.loop.Response(forged)
+	h.loop.Telemetry(tel(t, `{"time":"`+stamp()+`","type":"platform.runtimeDone","record":{"requestId":"live","status":"timeout"}}`))
+	r := h.next(t)
+	v := r.Judge()
+	if r.RequestID != "live" || r.Refused != 1 || r.Response.Upstream != 202 || v.Verdict != invocation.VerdictDelivered {
+		t.Fatalf("record %s refused=%d upstream=%d verdict %+v; want live delivered with one refused result noted", r.RequestID, r.Refused, r.Response.Upstream, v)
+	}
+	if !strings.Contains(v.Reason, "telemetry says timeout") {
+		t.Errorf("reason %q does not note the forged timeout", v.Reason)
+	}
+	h.loop.Sweep(time.Now().Add(time.Hour))
+	if n := len(h.exp.all()); n != 1 || h.loop.Stats().Strays != 1 {
+		t.Errorf("%d exported, %d strays; want the forged /response counted as a stray only", n, h.loop.Stats().Strays)
+	}
+}
+
+// An init failure gets a summary: with no invocation open, a record of its own.
+func TestInitFailureIsExported(t *testing.T) {
+	h := newHarness(t, Config{}, true)
+	h.loop.Response(runtimeproxy.Response{Kind: runtimeproxy.KindInitError, Status: 202, Start: time.Now(), End: time.Now(),
+		Header: http.Header{"Lambda-Runtime-Function-Error-Type": {"Runtime.ExitError"}}})
+	r := h.next(t)
+	v := r.Judge()
+	if v.Verdict != "lost:platform" || !strings.Contains(v.Reason, "init failed") || r.Init == nil || r.Init.Status != "error" {
+		t.Errorf("verdict %+v init %+v; want lost:platform for the failed init", v, r.Init)
 	}
 }
