@@ -129,7 +129,12 @@ func TestJudge(t *testing.T) {
 		},
 		{
 			name: "result refused by the Runtime API", verdict: VerdictUnknown,
-			rec:    Record{Observed: seen, Request: get, Response: func() *Response { p := buffered(200, 100); p.Upstream = 400; p.UpstreamErr = `{"errorType":"InvalidRequestID"}`; return p }()},
+			rec: Record{Observed: seen, Request: get, Response: func() *Response {
+				p := buffered(200, 100)
+				p.Upstream = 400
+				p.UpstreamErr = `{"errorType":"InvalidRequestID"}`
+				return p
+			}()},
 			reason: []string{"refused", "400", "InvalidRequestID", "not delivered"},
 		},
 		{
