@@ -245,6 +245,10 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 			pr.Out.Header[k] = v
 		}
 	}
+	// Expect: 100-continue is answered once, by this server, when the body is first read;
+	// forwarded too, the Runtime API's own 100 Continue would reach the runtime as a second
+	// one, and a strict client cuts its request on it.
+	pr.Out.Header.Del("Expect")
 	// Share, not clone, the trailer map: its values arrive only at body EOF.
 	pr.Out.Trailer = pr.In.Trailer
 }
