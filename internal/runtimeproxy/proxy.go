@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/bodytrace/bodytrace/internal/ready"
 )
 
 // Default capture sizes, used when the Config leaves them zero.
@@ -55,6 +57,9 @@ type Config struct {
 	// Logger receives forwarding failures and recovered observer panics;
 	// nil means slog.Default().
 	Logger *slog.Logger
+	// Nonce, when set, is answered to GET ready.NoncePath, so the exec wrapper and the Go
+	// steps package can tell this proxy from another program on the port.
+	Nonce string
 }
 
 // Stats are running totals of what passed through a Proxy.
@@ -73,6 +78,7 @@ type Proxy struct {
 	headLimit    int
 	obs          Observer
 	scan         func(r *http.Request) io.Writer
+	nonce        string
 	log          *slog.Logger
 	transport    *http.Transport
 	rp           *httputil.ReverseProxy
@@ -94,6 +100,7 @@ func New(cfg Config, obs Observer) *Proxy {
 		headLimit:    limitOr(cfg.HeadLimit, DefaultHeadLimit),
 		obs:          obs,
 		scan:         cfg.Scan,
+		nonce:        cfg.Nonce,
 		log:          cfg.Logger,
 		recentSeen:   make(map[string]struct{}, recentNexts),
 	}
@@ -196,6 +203,10 @@ type exchangeKey struct{}
 
 // ServeHTTP forwards one request to the Runtime API and its answer back.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p.nonce != "" && r.Method == http.MethodGet && r.URL.Path == ready.NoncePath {
+		_, _ = io.WriteString(w, p.nonce)
+		return
+	}
 	ex := &exchange{route: parseRoute(r.Method, r.URL.Path), start: time.Now()}
 	in := r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex))
 	if ex.route.kind != "" && ex.route.kind != kindNext && r.ContentLength != 0 {
