@@ -173,7 +173,7 @@ func TestGoStepsBuffered(t *testing.T) {
 			if !sawStages {
 				t.Log("the summary has no stages yet: step lines are checked in TestGoStepsNoLayer")
 			}
-			if strings.Contains(l.Log.String(), `"bodytrace: the bodytrace proxy does not answer`) {
+			if strings.Contains(l.Log.String(), `"bodytrace: the bodytrace proxy configured at`) {
 				t.Error("the function says the proxy did not answer")
 			}
 		})
@@ -351,7 +351,7 @@ func TestGoStepsProxyDown(t *testing.T) {
 	if s := sums[0]; s["verdict"] != "unknown" || observed(s, "runtime-api") {
 		t.Errorf("summary %v; want unknown, runtime API not observed", s)
 	}
-	if n := strings.Count(l.Log.String(), "bodytrace: the bodytrace proxy does not answer"); n != 1 {
+	if n := strings.Count(l.Log.String(), "bodytrace: the bodytrace proxy configured at"); n != 1 {
 		t.Errorf("%d fail-open log lines from the function, want 1:\n%s", n, l.Log)
 	}
 }
