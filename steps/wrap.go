@@ -28,7 +28,9 @@ import (
 // status code; any other value as kind "json" with the size of the JSON aws-lambda-go sends
 // (trailing newline included); a nil pointer as "undefined"; an error as phase "error".
 // A result that is an io.Reader sent as raw bytes is not reported, since counting it would
-// mean reading it.
+// mean reading it; nor is one holding a MarshalJSON or MarshalText of the function's own
+// (outside the standard library), since calling it again could change what the caller
+// gets: the proxy counts those bytes as the runtime sends them.
 //
 // When bodytrace is absent (no step address and BODYTRACE_STEPS_STDOUT not set) Wrap returns
 // h itself, so it costs nothing.
@@ -84,6 +86,11 @@ func measure(v any) (line.Step, bool) {
 	default:
 		if v == nil {
 			break
+		}
+		if !pureJSON(v) {
+			// Encoding it again would call the function's own MarshalJSON a second time:
+			// not measured here (the proxy counts what the runtime actually sent).
+			return line.Step{}, false
 		}
 		n, ok := jsonSize(v)
 		if !ok {
