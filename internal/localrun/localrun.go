@@ -339,6 +339,9 @@ type Function struct {
 	Dir string
 	// NodeModules, when set, is a node_modules folder mounted at /var/task/node_modules.
 	NodeModules string
+	// NoFile, when set, is the descriptor limit (ulimit -n) of the emulator and everything
+	// it starts, as Lambda's 1,024.
+	NoFile int
 }
 
 // Lambda is a running emulator with bodytrace and a function.
@@ -397,6 +400,7 @@ mkdir -p /var/task
 mount --bind "$E2E_TASK" /var/task
 if [ -n "$E2E_NODE_MODULES" ]; then mount --bind "$E2E_NODE_MODULES" /var/task/node_modules; fi
 cd /var/task
+if [ -n "$E2E_NOFILE" ]; then ulimit -n "$E2E_NOFILE"; fi
 exec "$E2E_RIE" --runtime-interface-emulator-address "127.0.0.1:$E2E_INVOKE_PORT" --runtime-api-address "127.0.0.1:$E2E_API_PORT" "$@"
 `
 
@@ -457,7 +461,7 @@ func launch(task string, tools Tools, art Artifacts, fn Function, env []string) 
 	}
 	cmd.Env = append(os.Environ(),
 		"E2E_EXT="+extPath, "E2E_WRAPPER="+art.Wrapper, "E2E_RIC="+tools.RIC, "E2E_TASK="+task, "E2E_RIE="+tools.RIE,
-		"E2E_NODE_HELPER="+art.NodeHelper, "E2E_NODE_MODULES="+fn.NodeModules,
+		"E2E_NODE_HELPER="+art.NodeHelper, "E2E_NODE_MODULES="+fn.NodeModules, "E2E_NOFILE="+nofile(fn.NoFile),
 		"E2E_INVOKE_PORT="+strconv.Itoa(invokePort), "E2E_API_PORT="+strconv.Itoa(apiPort),
 		"_HANDLER="+fn.Handler,
 		"RIC_DIR=/opt/ric",
@@ -496,6 +500,13 @@ func launch(task string, tools Tools, art Artifacts, fn Function, env []string) 
 		time.Sleep(20 * time.Millisecond)
 	}
 	return l, nil
+}
+
+func nofile(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
 }
 
 // Stop sends SIGTERM (the emulator sends SHUTDOWN to extensions), waits, and removes the
