@@ -4,7 +4,6 @@ import (
 	"encoding"
 	"encoding/json"
 	"reflect"
-	"strings"
 )
 
 // pureJSONLimit bounds the values pureJSON visits: a result larger than this is not
@@ -21,7 +20,8 @@ var (
 // return something else on each call (a counter, a stream, a time), so encoding the value
 // once more to count its bytes could change what the caller gets, and Wrap must observe
 // without side effects. The standard library's marshalers (time.Time, json.Number,
-// json.RawMessage, big.Int, netip.Addr, ...) are deterministic and allowed.
+// json.RawMessage, big.Int, netip.Addr, ...; see pureMarshalers) are deterministic and
+// allowed.
 func pureJSON(v any) bool {
 	budget := pureJSONLimit
 	return pureValue(reflect.ValueOf(v), &budget)
@@ -75,8 +75,14 @@ func pureValue(v reflect.Value, budget *int) bool {
 	return true
 }
 
-// customMarshaler reports whether t has a JSON or text marshaler defined outside the
-// standard library (whose packages have no dot in their import path's first element).
+// pureMarshalers are the standard library packages whose JSON and text marshalers are
+// deterministic and free of side effects; a marshaler from anywhere else may not be.
+var pureMarshalers = map[string]bool{
+	"time": true, "encoding/json": true, "math/big": true, "net": true, "net/netip": true, "log/slog": true,
+}
+
+// customMarshaler reports whether t has a JSON or text marshaler other than those of
+// pureMarshalers.
 func customMarshaler(t reflect.Type) bool {
 	if !t.Implements(jsonMarshaler) && !t.Implements(textMarshaler) {
 		return false
@@ -85,7 +91,5 @@ func customMarshaler(t reflect.Type) bool {
 	if named.Kind() == reflect.Pointer && named.Name() == "" {
 		named = named.Elem()
 	}
-	pkg := named.PkgPath()
-	first, _, _ := strings.Cut(pkg, "/")
-	return pkg == "" || strings.Contains(first, ".")
+	return named.Name() == "" || !pureMarshalers[named.PkgPath()]
 }

@@ -149,7 +149,8 @@ func TestFailOpenStepFlood(t *testing.T) {
 			flooded <- sent
 		}()
 		r := invokeOnce(ctx, l, `{}`)
-		if n := <-flooded; n != 1100 {
+		// Without the layer nothing listens: the kernel refuses every other datagram.
+		if n := <-flooded; layer && n != 1100 {
 			t.Errorf("sent %d of 1,100 forged step lines", n)
 		}
 		if layer {
