@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +25,8 @@ import (
 
 	"github.com/bodytrace/bodytrace/internal/localrun"
 )
+
+var requestIDPattern = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 
 // failopenSlack is the latency the layer may add to an invocation in these tests.
 const failopenSlack = 2 * time.Second
@@ -85,6 +88,8 @@ func invokeOnce(ctx context.Context, l *localrun.Lambda, event string) callerRes
 // without it, or waited longer than the no-layer latency plus failopenSlack.
 func sameForCaller(t *testing.T, what string, without, with callerResult) {
 	t.Helper()
+	// The emulator gives each invocation a new request id, which error documents name.
+	with.body, without.body = requestIDPattern.ReplaceAll(with.body, []byte("<request-id>")), requestIDPattern.ReplaceAll(without.body, []byte("<request-id>"))
 	if with.status != without.status || !bytes.Equal(with.body, without.body) || (with.err == nil) != (without.err == nil) {
 		t.Errorf("%s: the caller got a different result with the layer:\n  without: %s\n  with:    %s", what, without, with)
 	}
@@ -355,4 +360,50 @@ func TestFailOpenInitFailure(t *testing.T) {
 	// The emulator answers an init failure with its own message, which names no request
 	// id; compare it whole.
 	sameForCaller(t, "init failure", without, with)
+}
+
+// TestFailOpenStreamPanic: a Go function URL handler panics mid-stream, so its runtime
+// process dies and the caller gets an error. Ten times over, the caller must get what it
+// gets without the layer, and bodytrace must never call the stream delivered.
+func TestFailOpenStreamPanic(t *testing.T) {
+	needParts(t)
+	const runs = 10
+	ev := string(event(t, "function-url.json", nil))
+	run := func(layer bool) []callerResult {
+		l := StartLambda(t, tools, failopenArt(t, "go"), localrun.Function{Runtime: "go", Handler: "streampanic", NoExtension: !layer},
+			"BODYTRACE_SUMMARY=on", failopenTimeout, "BODYTRACE_STEPS_PORT="+strconv.Itoa(freeUDP(t)))
+		ctx, cancel := context.WithTimeout(context.Background(), 180*time.Second)
+		defer cancel()
+		var out []callerResult
+		for range runs {
+			out = append(out, invokeOnce(ctx, l, ev))
+		}
+		if layer {
+			sums, err := l.WaitSummaries(ctx, runs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, s := range sums {
+				if s["verdict"] == "delivered" || !strings.HasPrefix(fmt.Sprint(s["verdict"]), "lost:") {
+					t.Errorf("summary %d: verdict %v (%v); want lost:platform or lost:streaming for a stream whose runtime died", i, s["verdict"], s["reason"])
+				}
+			}
+		}
+		return out
+	}
+	without, with := run(false), run(true)
+	// Which of two answers the emulator gives is a race of its own (the runtime's error
+	// document, or the stream it had taken, under a 502), with the layer or without: every
+	// run must have the status of its no-layer twin and one of the answers seen without.
+	seen := map[string]bool{}
+	for _, r := range without {
+		seen[string(requestIDPattern.ReplaceAll(r.body, []byte("<request-id>")))] = true
+	}
+	for i := range without {
+		body := string(requestIDPattern.ReplaceAll(with[i].body, []byte("<request-id>")))
+		if with[i].status != without[i].status || !seen[body] || with[i].took > without[i].took+failopenSlack {
+			t.Errorf("run %d: with the layer %s; without %s", i, with[i], without[i])
+		}
+		t.Logf("FIGURES Go stream panicking mid-stream, run %d: status %d/%d, added %v", i, without[i].status, with[i].status, (with[i].took - without[i].took).Round(time.Millisecond))
+	}
 }

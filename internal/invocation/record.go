@@ -156,6 +156,9 @@ type Response struct {
 	Upstream    int
 	UpstreamErr string
 	Cut         string // the runtime's body ended with an error (connection reset, ...)
+	// RuntimeGone is set when the runtime hung up after its result instead of asking for
+	// its next event: its process ended (a panic after a streamed response).
+	RuntimeGone bool
 
 	// HTTP-shaped results (API Gateway, function URL, ALB; a function-URL stream's prelude).
 	HTTP            bool

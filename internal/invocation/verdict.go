@@ -76,6 +76,9 @@ func (r *Record) judge() Verdict {
 	if resp.ErrorType != "" {
 		return lost("streaming", "the stream ended with error %s after %d bytes", resp.ErrorType, resp.WireBytes)
 	}
+	if resp.RuntimeGone {
+		return lost("platform", "the runtime process ended right after its %d-byte stream (it hung up instead of asking for its next event): the invocation failed, so the caller most likely got an error", resp.BodyBytes)
+	}
 	if resp.Cut != "" {
 		return lost("streaming", "the runtime's stream was cut after %d bytes: %s", resp.WireBytes, resp.Cut)
 	}
@@ -185,10 +188,11 @@ func (r *Record) platformFailure() (Verdict, bool) {
 	} else if rp := r.Platform.Report; rp != nil {
 		status, errType = rp.Status, rp.ErrorType
 	}
-	if status != "" && status != "success" && r.acceptedByRuntimeAPI() {
-		// The Runtime API took a complete result: that is what the caller got, whatever
-		// telemetry (which any process in the sandbox can post to) says. Judged on the
-		// response; the contradiction is noted in the reason.
+	if status == "timeout" && r.acceptedByRuntimeAPI() {
+		// The Runtime API took a complete result, so the invocation did not time out
+		// before it: telemetry (which any process in the sandbox can post to) saying so
+		// is judged on the response and noted in the reason. A failure after an accepted
+		// result is real (the process died after it) and keeps its verdict.
 		return Verdict{}, false
 	}
 	switch status {
@@ -231,7 +235,7 @@ func (r *Record) acceptedByRuntimeAPI() bool {
 }
 
 // Contradiction describes telemetry that disagrees with the Runtime API's own evidence (a
-// platform.runtimeDone saying timeout for a result the Runtime API accepted), or "".
+// platform.runtimeDone or report saying timeout for a result the Runtime API accepted), or "".
 func (r *Record) Contradiction() string {
 	status := ""
 	if rd := r.Platform.RuntimeDone; rd != nil {
@@ -239,7 +243,7 @@ func (r *Record) Contradiction() string {
 	} else if rp := r.Platform.Report; rp != nil {
 		status = rp.Status
 	}
-	if status == "" || status == "success" || !r.acceptedByRuntimeAPI() {
+	if status != "timeout" || !r.acceptedByRuntimeAPI() {
 		return ""
 	}
 	return fmt.Sprintf("telemetry says %s, but the Runtime API accepted the complete result (status %d): the Runtime API's evidence is trusted", status, r.Response.Upstream)

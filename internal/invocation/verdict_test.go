@@ -138,6 +138,11 @@ func TestJudge(t *testing.T) {
 			reason: []string{"refused", "400", "InvalidRequestID", "not delivered"},
 		},
 		{
+			name: "runtime died after a complete stream", verdict: "lost:platform", lostAt: "platform",
+			rec:    Record{Observed: seen, Request: get, Response: func() *Response { p := stream(200, 4096); p.RuntimeGone = true; return p }()},
+			reason: []string{"process ended", "4096-byte stream"},
+		},
+		{
 			name: "init failure", verdict: "lost:platform", lostAt: "platform",
 			rec:    Record{Observed: seen, Response: &Response{Mode: ModeInitError, ErrorType: "Runtime.ExitError", Upstream: 202}},
 			reason: []string{"init failed", "Runtime.ExitError"},
@@ -147,8 +152,8 @@ func TestJudge(t *testing.T) {
 			rec: Record{Observed: seen, Request: get, Platform: Platform{Report: &Report{Status: "timeout"}}},
 		},
 		{
-			name: "runtimeDone failure with a buffered response not known accepted", verdict: "lost:platform", lostAt: "platform",
-			rec:    Record{Observed: seen, Request: get, Response: func() *Response { p := buffered(200, 10); p.Upstream = 0; return p }(), Platform: Platform{RuntimeDone: &RuntimeDone{Status: "failure", ErrorType: "Runtime.ExitError"}}},
+			name: "runtimeDone failure with buffered response", verdict: "lost:platform", lostAt: "platform",
+			rec:    Record{Observed: seen, Request: get, Response: buffered(200, 10), Platform: Platform{RuntimeDone: &RuntimeDone{Status: "failure", ErrorType: "Runtime.ExitError"}}},
 			reason: []string{"failure", "Runtime.ExitError"},
 		},
 		{

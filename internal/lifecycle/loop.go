@@ -71,11 +71,17 @@ type Loop struct {
 	stepsSeen atomic.Bool // the function sends step lines
 	stepLines *steps.Counter
 
-	mu      sync.Mutex
-	init    invocation.Init
-	waiters map[string]chan struct{} // closed when the record is finished
-	timers  map[string]*time.Timer   // TelemetryWait per record
-	stats   Stats
+	// asked is when the runtime last asked for an event (a /next arrived), unix ns.
+	asked atomic.Int64
+
+	mu   sync.Mutex
+	init invocation.Init
+	// awaitingNext holds streamed records kept open until the runtime asks for its next
+	// event (it lives on) or hangs up (its process died after the stream).
+	awaitingNext map[string]bool
+	waiters      map[string]chan struct{} // closed when the record is finished
+	timers       map[string]*time.Timer   // TelemetryWait per record
+	stats        Stats
 	// flushFailing is true while flushes fail, so failures are logged once per outage.
 	flushFailing bool
 }
@@ -105,11 +111,12 @@ func New(cfg Config, ext Extensions, exp Exporter, log *slog.Logger) *Loop {
 	}
 	l := &Loop{
 		cfg: cfg, ext: ext, exp: exp, log: log, proxied: cfg.RuntimeObserved,
-		stepLines: steps.NewCounter(log),
-		store:     invocation.NewStore(1024, nil),
-		waiters:   map[string]chan struct{}{},
-		timers:    map[string]*time.Timer{},
-		init:      invocation.Init{Start: cfg.Started, Source: "extension"},
+		stepLines:    steps.NewCounter(log),
+		store:        invocation.NewStore(1024, nil),
+		waiters:      map[string]chan struct{}{},
+		awaitingNext: map[string]bool{},
+		timers:       map[string]*time.Timer{},
+		init:         invocation.Init{Start: cfg.Started, Source: "extension"},
 	}
 	l.store.SetMaxOpen(maxOpenRecords, maxStrayRecords, l.evicted)
 	return l
@@ -382,8 +389,35 @@ func (l *Loop) ready(r *invocation.Record) bool {
 			l.arm(r.RequestID, l.cfg.LateWriteWait, "late-write window closed")
 			return false
 		}
+		if l.awaitNext(r) {
+			return false
+		}
 	}
 	return proxy && platform
+}
+
+// nextWait bounds how long a streamed record waits for the runtime's next /next. A live
+// runtime asks within milliseconds; the bound only runs out for one still busy after its
+// stream, and then the record closes as it is.
+const nextWait = time.Second
+
+// awaitNext reports whether a record must stay open until the runtime shows it lives on:
+// a complete stream seen through the proxy, whose runtime has not asked for its next
+// event since. Its process may die right after (a Go handler panicking after its stream),
+// and then the caller gets an error although the Runtime API took every byte.
+func (l *Loop) awaitNext(r *invocation.Record) bool {
+	p := r.Response
+	if !r.Observed.RuntimeAPI || p.Mode != invocation.ModeStreaming || p.Cut != "" || p.ErrorType != "" || p.RuntimeGone {
+		return false
+	}
+	if l.asked.Load() >= p.End.UnixNano() {
+		return false
+	}
+	l.mu.Lock()
+	l.awaitingNext[r.RequestID] = true
+	l.mu.Unlock()
+	l.arm(r.RequestID, nextWait, "the runtime did not ask for its next event within the bound")
+	return true
 }
 
 // lateWindow reports whether a record should stay open a little after its response: the
@@ -422,6 +456,7 @@ func (l *Loop) finish(id, why string) {
 	}
 	ch := l.waiters[id]
 	delete(l.waiters, id)
+	delete(l.awaitingNext, id)
 	stray := ok && l.stray(&r)
 	switch {
 	case stray:

@@ -127,6 +127,39 @@ func (l *Loop) initFailed(resp *invocation.Response) {
 // stepSyncBound bounds the wait for step lines in flight when a response arrives.
 const stepSyncBound = 5 * time.Millisecond
 
+// Asked implements runtimeproxy.Liveness: the runtime asked for its next event, so the
+// streams waiting for that proof of life are done.
+func (l *Loop) Asked(at time.Time) {
+	l.asked.Store(at.UnixNano())
+	l.mu.Lock()
+	var ids []string
+	for id := range l.awaitingNext {
+		ids = append(ids, id)
+	}
+	clear(l.awaitingNext)
+	l.mu.Unlock()
+	for _, id := range ids {
+		l.finish(id, "")
+	}
+}
+
+// HungUp implements runtimeproxy.Liveness: the runtime closed the connection that carried
+// its result for id without asking for its next event: its process ended.
+func (l *Loop) HungUp(id string, at time.Time) {
+	l.mu.Lock()
+	waiting := l.awaitingNext[id]
+	delete(l.awaitingNext, id)
+	l.mu.Unlock()
+	if !waiting {
+		return
+	}
+	l.update(id, at, func(r *invocation.Record) {
+		if r.Response != nil {
+			r.Response.RuntimeGone = true
+		}
+	})
+}
+
 // Step handles a step line, from the datagram listener or the function's log.
 func (l *Loop) Step(s steps.Step) {
 	l.stepsSeen.Store(true)

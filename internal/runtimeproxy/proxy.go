@@ -87,6 +87,7 @@ type Proxy struct {
 	nexts, responses, errs, bytes atomic.Uint64
 
 	mu         sync.Mutex
+	lastResult map[net.Conn]resultConn // connections whose last exchange was a result
 	recent     [recentNexts]string
 	recentPos  int
 	recentSeen map[string]struct{}
@@ -221,6 +222,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if ex.route.kind == kindNext {
 		p.nexts.Add(1)
+		p.forgetConn(r)
+		if lv, ok := p.obs.(Liveness); ok {
+			p.call("", func() { lv.Asked(ex.start) })
+		}
 	}
 	ew := &exactWriter{ResponseWriter: w, ex: ex}
 	if ex.route.kind == "" {
@@ -236,6 +241,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			rec = recover()
 		}
 		p.observe(ex, ew, r, rec != nil)
+		if ex.route.kind == KindResponse || ex.route.kind == KindError {
+			p.noteResult(r, ex.route.requestID)
+		}
 		if rec != nil {
 			panic(rec)
 		}

@@ -60,8 +60,12 @@ func Serve(ln net.Listener, p *Proxy) *Server {
 			Handler:           p,
 			ReadHeaderTimeout: ReadHeaderTimeout,
 			IdleTimeout:       IdleTimeout,
-			ConnState:         budget.ConnState,
-			ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
+			ConnState: func(c net.Conn, st http.ConnState) {
+				budget.ConnState(c, st)
+				p.connState(c, st)
+			},
+			ConnContext: connContext,
+			ErrorLog:    slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
 		},
 		done: make(chan struct{}),
 	}
