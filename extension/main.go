@@ -56,13 +56,15 @@ func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Lo
 	// bound); connections made before the proxy serves wait in the listen backlog, and
 	// everything else is built while /register is in flight.
 	nonce := ready.NewNonce()
+	var readyErr error
 	proxyLn, proxyErr := listenProxy(cfg.ProxyAddr)
 	if proxyErr == nil {
 		defer proxyLn.Close()
-		if path, err := writeReady(cfg.ProxyAddr, proxyLn.Addr().String(), nonce); err == nil {
+		path, err := writeReady(cfg.ProxyAddr, proxyLn.Addr().String(), nonce)
+		if err == nil {
 			defer os.Remove(path)
 		} else {
-			proxyErr = err // unproven, the wrapper and the Go probe leave the runtime alone
+			readyErr = err // unproven, the wrapper and the Go probe leave the runtime alone
 		}
 	}
 	ext := extapi.New(runtimeAPI)
@@ -130,6 +132,9 @@ func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Lo
 		// Fail open: the wrapper finds nothing listening and leaves the runtime alone.
 		log.Warn("runtime API proxy not started; responses will not be observed", "addr", cfg.ProxyAddr, "err", proxyErr)
 	} else {
+		if readyErr != nil {
+			log.Warn("ready file not written; the exec wrapper and the Go steps package will leave the runtime untouched", "err", readyErr)
+		}
 		if got := proxyLn.Addr().String(); got != cfg.ProxyAddr {
 			log.Warn("runtime API proxy port taken; listening on another, named in the ready file", "configured", cfg.ProxyAddr, "addr", got)
 		}

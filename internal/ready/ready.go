@@ -58,9 +58,13 @@ func NewNonce() string {
 
 // Write leaves f at path, whole or not at all (a reader never sees half a file).
 func Write(path string, f File) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("write ready file: %w", err)
 	}
+	// Shared like TMPDIR itself (sticky, writable by all): an extension running as another
+	// user than a previous one (Lambda Managed Instances) must still leave its file.
+	_ = os.Chmod(dir, 0o777|os.ModeSticky)
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".proxy-*")
 	if err != nil {
 		return fmt.Errorf("write ready file: %w", err)
