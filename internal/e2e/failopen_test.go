@@ -252,7 +252,7 @@ func TestFailOpenProxyPortTaken(t *testing.T) {
 					if layer {
 						sums, err := l.WaitSummaries(ctx, 3)
 						if err != nil {
-							t.Fatal(err)
+							t.Errorf("%v: the invocations were not observed", err) // and still compared below
 						}
 						for i, s := range sums {
 							if !observed(s, "runtime-api") || s["verdict"] != "delivered" {
