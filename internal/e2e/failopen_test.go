@@ -407,3 +407,73 @@ func TestFailOpenStreamPanic(t *testing.T) {
 		t.Logf("FIGURES Go stream panicking mid-stream, run %d: status %d/%d, added %v", i, without[i].status, with[i].status, (with[i].took - without[i].took).Round(time.Millisecond))
 	}
 }
+
+// TestFailOpenForgedVerdicts: while a 1 s invocation runs (Managed Instances mode, where
+// telemetry is delivered), another process posts a /response for a request id the Runtime
+// API never delivered (refused upstream) and a platform.runtimeDone saying the live
+// invocation timed out. The caller must get what it gets without the layer; the live
+// invocation must be judged delivered, the forged timeout noted, and the forged response
+// must produce no summary.
+func TestFailOpenForgedVerdicts(t *testing.T) {
+	needParts(t)
+	run := func(layer bool) callerResult {
+		telemetryPort := freeTCP(t)
+		l := StartLambda(t, tools, failopenArt(t, "go"), localrun.Function{Runtime: "go", Handler: "slow", ManagedInstances: true, NoExtension: !layer},
+			"BODYTRACE_SUMMARY=on", failopenTimeout, "BODYTRACE_TELEMETRY_PORT="+strconv.Itoa(telemetryPort),
+			"BODYTRACE_STEPS_PORT="+strconv.Itoa(freeUDP(t)), "_HANDLER=slow")
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		if r := invokeOnce(ctx, l, `{}`); r.status != 200 {
+			t.Fatalf("warm-up invoke: %s", r)
+		}
+		done := make(chan callerResult, 1)
+		go func() { done <- invokeOnce(ctx, l, `{}`) }()
+		var live string
+		for deadline := time.Now().Add(10 * time.Second); live == "" && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			if ids := requestIDs(l.Log.String()); len(ids) == 2 {
+				live = ids[1]
+			}
+		}
+		if live == "" {
+			t.Fatalf("the emulator did not start the second invocation:\n%s", l.Log)
+		}
+		forged := fmt.Sprintf("%08x-0000-4000-8000-%012x", rand.Uint32(), rand.Uint64()&0xffffffffffff)
+		res, err := http.Post(fmt.Sprintf("http://127.0.0.1:%d/2018-06-01/runtime/invocation/%s/response", l.ProxyPort, forged), "application/json", strings.NewReader(`{"forged":true}`))
+		if err == nil {
+			res.Body.Close()
+		} else if layer {
+			t.Errorf("post the forged /response: %v", err)
+		}
+		batch := fmt.Sprintf(`[{"time":%q,"type":"platform.runtimeDone","record":{"requestId":%q,"status":"timeout","metrics":{"durationMs":1}}}]`,
+			time.Now().UTC().Format(time.RFC3339Nano), live)
+		res, err = http.Post(fmt.Sprintf("http://127.0.0.1:%d/", telemetryPort), "application/json", strings.NewReader(batch))
+		if err == nil {
+			res.Body.Close()
+		} else if layer {
+			t.Errorf("post the forged telemetry: %v", err)
+		}
+		r := <-done
+		if layer {
+			sums, err := l.WaitSummaries(ctx, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l.Stop()
+			var mine []map[string]any
+			for _, s := range l.Summaries() {
+				if s["requestId"] == forged {
+					t.Errorf("a summary for the forged /response: %v", s)
+				}
+				if s["requestId"] == live {
+					mine = append(mine, s)
+				}
+			}
+			if len(mine) != 1 || mine[0]["verdict"] != "delivered" || !strings.Contains(fmt.Sprint(mine[0]["reason"]), "telemetry says timeout") {
+				t.Errorf("summaries for the live invocation %v (all: %d); want one, delivered, noting the forged timeout", mine, len(sums))
+			}
+		}
+		return r
+	}
+	without, with := run(false), run(true)
+	sameForCaller(t, "forged /response and runtimeDone timeout during a 1 s invocation", without, with)
+}
