@@ -71,8 +71,21 @@ func (r callerResult) String() string {
 	return fmt.Sprintf("status %d, %d bytes %.160q, err %v, %v", r.status, len(r.body), r.body, r.err, r.took.Round(time.Millisecond))
 }
 
-// invokeOnce posts one event and returns what the caller got, unretried.
+// invokeOnce posts one event and returns what the caller got. In Managed Instances mode
+// the emulator refuses an invoke while its one runtime is between /response and /next
+// (Lambda would route it elsewhere): that refusal is retried, as localrun.Invoke does.
 func invokeOnce(ctx context.Context, l *localrun.Lambda, event string) callerResult {
+	for range 100 {
+		r := invokeOnceRaw(ctx, l, event)
+		if !bytes.Contains(r.body, []byte("Runtime.Unavailable")) {
+			return r
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return invokeOnceRaw(ctx, l, event)
+}
+
+func invokeOnceRaw(ctx context.Context, l *localrun.Lambda, event string) callerResult {
 	start := time.Now()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, l.InvokeURL, strings.NewReader(event))
 	res, err := http.DefaultClient.Do(req)
