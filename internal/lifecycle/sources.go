@@ -143,20 +143,34 @@ func (l *Loop) Asked(at time.Time) {
 	}
 }
 
+// hangUpGrace is how long after a hang-up the runtime may still ask for its next event on
+// another connection (a client that closes each connection after its request) before its
+// process is taken for gone.
+const hangUpGrace = 200 * time.Millisecond
+
 // HungUp implements runtimeproxy.Liveness: the runtime closed the connection that carried
-// its result for id without asking for its next event: its process ended.
+// its result for id without asking for its next event. Unless it asks within hangUpGrace,
+// its process ended.
 func (l *Loop) HungUp(id string, at time.Time) {
 	l.mu.Lock()
 	waiting := l.awaitingNext[id]
-	delete(l.awaitingNext, id)
 	l.mu.Unlock()
 	if !waiting {
 		return
 	}
-	l.update(id, at, func(r *invocation.Record) {
-		if r.Response != nil {
-			r.Response.RuntimeGone = true
+	time.AfterFunc(hangUpGrace, func() {
+		l.mu.Lock()
+		waiting := l.awaitingNext[id]
+		delete(l.awaitingNext, id)
+		l.mu.Unlock()
+		if !waiting {
+			return // it asked: alive
 		}
+		l.update(id, at, func(r *invocation.Record) {
+			if r.Response != nil {
+				r.Response.RuntimeGone = true
+			}
+		})
 	})
 }
 

@@ -114,3 +114,40 @@ func TestInitFailureIsExported(t *testing.T) {
 		t.Errorf("verdict %+v init %+v; want lost:platform for the failed init", v, r.Init)
 	}
 }
+
+func streamed(id, body string) runtimeproxy.Response {
+	now := time.Now()
+	return runtimeproxy.Response{RequestID: id, Kind: runtimeproxy.KindResponse, Streaming: true,
+		Header: http.Header{"Lambda-Runtime-Function-Response-Mode": {"streaming"}, "Content-Type": {"application/octet-stream"}},
+		Head:   []byte(body), Size: int64(len(body)), Chunks: 1, Start: now, FirstByte: now, End: now, Status: 202}
+}
+
+// A complete stream waits for the runtime to show it lives on: its next /next closes the
+// record as delivered; a hang-up with no /next after it means the process died (the caller
+// got an error), and a hang-up followed by a /next within the grace is a client that
+// closes its connections, alive.
+func TestStreamWaitsForTheRuntimesNextRequest(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		after   func(l *Loop, id string)
+		verdict string
+	}{
+		{"asks for its next event", func(l *Loop, id string) { l.Asked(time.Now()) }, invocation.VerdictDelivered},
+		{"hangs up", func(l *Loop, id string) { l.HungUp(id, time.Now()) }, "lost:platform"},
+		{"hangs up, then asks", func(l *Loop, id string) { l.HungUp(id, time.Now()); l.Asked(time.Now()) }, invocation.VerdictDelivered},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, Config{}, true)
+			h.loop.Next(proxyNext("s", readEvent(t, "direct.json")))
+			h.loop.Response(streamed("s", "hello"))
+			if h.exported("s") != 0 {
+				t.Fatal("the stream's record closed before the runtime showed it lives on")
+			}
+			tc.after(h.loop, "s")
+			r := h.next(t)
+			if v := r.Judge(); v.Verdict != tc.verdict {
+				t.Errorf("verdict %+v, want %s", v, tc.verdict)
+			}
+		})
+	}
+}
