@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -26,6 +27,7 @@ import (
 	"github.com/bodytrace/bodytrace/internal/invocation"
 	"github.com/bodytrace/bodytrace/internal/lifecycle"
 	"github.com/bodytrace/bodytrace/internal/otlp"
+	"github.com/bodytrace/bodytrace/internal/ready"
 	"github.com/bodytrace/bodytrace/internal/runtimeproxy"
 	"github.com/bodytrace/bodytrace/internal/secrets"
 	"github.com/bodytrace/bodytrace/internal/steps"
@@ -55,11 +57,16 @@ func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Lo
 	// before (the wrapper finds the proxy by its ready file, written once the port is
 	// bound); connections made before the proxy serves wait in the listen backlog, and
 	// everything else is built while /register is in flight.
-	proxyLn, proxyErr := net.Listen("tcp", cfg.ProxyAddr)
+	nonce := ready.NewNonce()
+	var readyErr error
+	proxyLn, proxyErr := listenProxy(cfg.ProxyAddr)
 	if proxyErr == nil {
 		defer proxyLn.Close()
-		if ready, err := writeReady(cfg.ProxyAddr); err == nil {
-			defer os.Remove(ready)
+		path, err := writeReady(cfg.ProxyAddr, proxyLn.Addr().String(), nonce)
+		if err == nil {
+			defer os.Remove(path)
+		} else {
+			readyErr = err // unproven, the wrapper and the Go probe leave the runtime alone
 		}
 	}
 	ext := extapi.New(runtimeAPI)
@@ -128,12 +135,18 @@ func run(ctx context.Context, started time.Time, cfg config.Config, log *slog.Lo
 
 	// Buffered results are measured by a scanner as they pass, so only their first 64 KiB
 	// are kept.
-	proxy = runtimeproxy.New(runtimeproxy.Config{Upstream: runtimeAPI, Logger: log,
+	proxy = runtimeproxy.New(runtimeproxy.Config{Upstream: runtimeAPI, Logger: log, Nonce: nonce,
 		Scan: func(*http.Request) io.Writer { return new(invocation.ResultScanner) }}, observer)
 	if proxyErr != nil {
 		// Fail open: the wrapper finds nothing listening and leaves the runtime alone.
 		log.Warn("runtime API proxy not started; responses will not be observed", "addr", cfg.ProxyAddr, "err", proxyErr)
 	} else {
+		if readyErr != nil {
+			log.Warn("ready file not written; the exec wrapper and the Go steps package will leave the runtime untouched", "err", readyErr)
+		}
+		if got := proxyLn.Addr().String(); got != cfg.ProxyAddr {
+			log.Warn("runtime API proxy port taken; listening on another, named in the ready file", "configured", cfg.ProxyAddr, "addr", got)
+		}
 		srv := runtimeproxy.Serve(proxyLn, proxy)
 		defer srv.Close(context.Background())
 	}
@@ -267,19 +280,33 @@ func newExporter(cfg config.Config, log *slog.Logger) *export.Exporter {
 	return export.New(ecfg)
 }
 
-// writeReady leaves this process's pid where the exec wrapper looks before it points the
-// runtime at the proxy (TMPDIR/bodytrace/proxy-<port>): it then needs no probe.
-func writeReady(proxyAddr string) (string, error) {
-	_, port, err := net.SplitHostPort(proxyAddr)
+// listenProxy binds the proxy's address, or, when another program holds that port, any
+// free port on the same host: the ready file tells the wrapper and the Go probe which.
+func listenProxy(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err == nil {
+		return ln, nil
+	}
+	host, _, splitErr := net.SplitHostPort(addr)
+	if splitErr != nil {
+		return nil, err
+	}
+	ln, err2 := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err2 != nil {
+		return nil, fmt.Errorf("%w; and no other port: %w", err, err2)
+	}
+	return ln, nil
+}
+
+// writeReady leaves this process's pid, the proxy's bound address and the nonce it echoes
+// where the exec wrapper and the Go probe look before they point the runtime at the proxy
+// (TMPDIR/bodytrace/proxy-<configured port>).
+func writeReady(configured, bound, nonce string) (string, error) {
+	path, err := ready.Path(os.TempDir(), configured)
 	if err != nil {
 		return "", err
 	}
-	dir := filepath.Join(os.TempDir(), "bodytrace")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	path := filepath.Join(dir, "proxy-"+port)
-	return path, os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
+	return path, ready.Write(path, ready.File{Pid: os.Getpid(), Addr: bound, Nonce: nonce})
 }
 
 func newLogger(level string) *slog.Logger {

@@ -3,13 +3,18 @@ package layer
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/bodytrace/bodytrace/internal/ready"
 )
 
 const upstream = "127.0.0.1:9001" // what Lambda would set as AWS_LAMBDA_RUNTIME_API
@@ -47,26 +52,6 @@ func runWrapper(t *testing.T, env []string, args ...string) wrapperRun {
 	return run
 }
 
-// listeningProxy returns the address of a loopback listener that stands in for the proxy.
-func listeningProxy(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() { // accept and drop the wrapper's probe
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	return ln.Addr().String()
-}
-
 // closedPort returns a loopback address nothing listens on.
 func closedPort(t *testing.T) string {
 	t.Helper()
@@ -89,84 +74,149 @@ func writeScript(t *testing.T, dir, name, body string) string {
 	return path
 }
 
-func TestWrapperRuntimeAPI(t *testing.T) {
-	up, down := listeningProxy(t), closedPort(t)
-	_, upPort, _ := net.SplitHostPort(up)
-	// A PATH without the timeout command: the wrapper must probe the proxy without it.
-	noTimeout := t.TempDir()
-	envPath, err := exec.LookPath("env")
+// fakeExtension is a live process named bodytrace (a copy of sleep), as the extension's
+// ready file must name one; it returns the pid.
+func fakeExtension(t *testing.T) int {
+	t.Helper()
+	sleep, err := exec.LookPath("sleep")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(envPath, filepath.Join(noTimeout, "env")); err != nil {
+	b, err := os.ReadFile(sleep)
+	if err != nil {
 		t.Fatal(err)
 	}
+	bin := filepath.Join(t.TempDir(), "bodytrace")
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "600")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd.Process.Pid
+}
+
+// nonceServer answers GET /bodytrace/proxy-nonce with nonce, as the proxy does.
+func nonceServer(t *testing.T, nonce string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == ready.NoncePath {
+			_, _ = io.WriteString(w, nonce)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.Listener.Addr().String()
+}
+
+// provenProxy stands in for a running extension: a live bodytrace process, a proxy
+// echoing its nonce and the ready file naming both. It returns the proxy's address and the
+// environment that makes the wrapper find them.
+func provenProxy(t *testing.T) (string, []string) {
+	t.Helper()
+	pid := fakeExtension(t)
+	proxy := nonceServer(t, "n")
+	tmp := t.TempDir()
+	configured := "127.0.0.1:9"
+	path, err := ready.Path(tmp, configured)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ready.Write(path, ready.File{Pid: pid, Addr: proxy, Nonce: "n"}); err != nil {
+		t.Fatal(err)
+	}
+	return proxy, []string{"BODYTRACE_PROXY_ADDR=" + configured, "TMPDIR=" + tmp}
+}
+
+// silentListener accepts connections and never answers.
+func silentListener(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestWrapperRuntimeAPI: the wrapper points the runtime at a proxy only when the ready
+// file proves it is this extension's (a live bodytrace process, a proxy echoing the
+// nonce), at the address the file names (another port when the configured one was
+// taken); anything else leaves the runtime untouched with one line saying why.
+func TestWrapperRuntimeAPI(t *testing.T) {
+	pid := strconv.Itoa(fakeExtension(t))
+	proxy := nonceServer(t, "n-good")
+	other := nonceServer(t, "someone-else")
+	silent := silentListener(t)
+	down := closedPort(t)
+	_, configured, _ := net.SplitHostPort(closedPort(t)) // taken, say: the proxy is elsewhere
 	tests := []struct {
 		name         string
+		ready        string // the ready file's content; "" means no file
 		env          []string
 		wantAPI      string
 		wantUpstream string // "" means BODYTRACE_UPSTREAM_RUNTIME_API must be unset
 		wantStderr   string // a substring of the single stderr line; "" means no stderr
 	}{
-		{
-			name:         "proxy up",
-			env:          []string{"AWS_LAMBDA_RUNTIME_API=" + upstream, "BODYTRACE_PROXY_ADDR=" + up},
-			wantAPI:      up,
-			wantUpstream: upstream,
-		},
-		{
-			name:         "proxy up, port only",
-			env:          []string{"AWS_LAMBDA_RUNTIME_API=" + upstream, "BODYTRACE_PROXY_PORT=" + upPort},
-			wantAPI:      up,
-			wantUpstream: upstream,
-		},
-		{
-			name:       "proxy down",
-			env:        []string{"AWS_LAMBDA_RUNTIME_API=" + upstream, "BODYTRACE_PROXY_ADDR=" + down},
-			wantAPI:    upstream,
-			wantStderr: "proxy not listening on " + down,
-		},
-		{
-			name:         "proxy up, no timeout command",
-			env:          []string{"PATH=" + noTimeout, "AWS_LAMBDA_RUNTIME_API=" + upstream, "BODYTRACE_PROXY_ADDR=" + up},
-			wantAPI:      up,
-			wantUpstream: upstream,
-		},
-		{
-			name:       "proxy down, no timeout command",
-			env:        []string{"PATH=" + noTimeout, "AWS_LAMBDA_RUNTIME_API=" + upstream, "BODYTRACE_PROXY_ADDR=" + down},
-			wantAPI:    upstream,
-			wantStderr: "proxy not listening on " + down,
-		},
-		{
-			name:       "proxy address malformed",
-			env:        []string{"AWS_LAMBDA_RUNTIME_API=" + upstream, "BODYTRACE_PROXY_ADDR=not-an-address"},
-			wantAPI:    upstream,
-			wantStderr: "proxy not listening on not-an-address",
-		},
-		{
-			name:         "already pointed at the proxy",
-			env:          []string{"AWS_LAMBDA_RUNTIME_API=" + up, "BODYTRACE_UPSTREAM_RUNTIME_API=" + upstream, "BODYTRACE_PROXY_ADDR=" + up},
-			wantAPI:      up,
-			wantUpstream: upstream,
-		},
-		{
-			name:       "no runtime API",
-			env:        []string{"BODYTRACE_PROXY_ADDR=" + up},
-			wantStderr: "AWS_LAMBDA_RUNTIME_API is not set",
-		},
+		{name: "proven, on another port than configured", ready: pid + "\n" + proxy + "\nn-good\n",
+			wantAPI: proxy, wantUpstream: upstream},
+		{name: "no ready file", wantAPI: upstream, wantStderr: "no ready file"},
+		{name: "malformed ready file", ready: "garbage\n", wantAPI: upstream, wantStderr: "malformed"},
+		{name: "pid is not bodytrace", ready: strconv.Itoa(os.Getpid()) + "\n" + proxy + "\nn-good\n",
+			wantAPI: upstream, wantStderr: "not a running bodytrace extension"},
+		{name: "pid is dead", ready: "999999999\n" + proxy + "\nn-good\n",
+			wantAPI: upstream, wantStderr: "not a running bodytrace extension"},
+		{name: "another HTTP server on the port", ready: pid + "\n" + other + "\nn-good\n",
+			wantAPI: upstream, wantStderr: "did not echo"},
+		{name: "a listener that never answers", ready: pid + "\n" + silent + "\nn-good\n",
+			wantAPI: upstream, wantStderr: "did not echo"},
+		{name: "nothing listens", ready: pid + "\n" + down + "\nn-good\n",
+			wantAPI: upstream, wantStderr: "nothing accepts connections at " + down},
+		{name: "already pointed at the proxy on its other port", ready: pid + "\n" + proxy + "\nn-good\n",
+			env:     []string{"AWS_LAMBDA_RUNTIME_API=" + proxy, "BODYTRACE_UPSTREAM_RUNTIME_API=" + upstream},
+			wantAPI: proxy, wantUpstream: upstream},
+		{name: "no runtime API", ready: pid + "\n" + proxy + "\nn-good\n", env: []string{"AWS_LAMBDA_RUNTIME_API="},
+			wantStderr: "AWS_LAMBDA_RUNTIME_API is not set"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			run := runWrapper(t, tt.env, "env")
+			tmp := t.TempDir()
+			if tt.ready != "" {
+				if err := os.MkdirAll(filepath.Join(tmp, "bodytrace"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(tmp, "bodytrace", "proxy-"+configured), []byte(tt.ready), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			env := append([]string{"AWS_LAMBDA_RUNTIME_API=" + upstream, "BODYTRACE_PROXY_PORT=" + configured, "TMPDIR=" + tmp}, tt.env...)
+			run := runWrapper(t, env, "env")
 			if got := run.env["AWS_LAMBDA_RUNTIME_API"]; got != tt.wantAPI {
-				t.Errorf("AWS_LAMBDA_RUNTIME_API = %q, want %q", got, tt.wantAPI)
+				t.Errorf("AWS_LAMBDA_RUNTIME_API = %q, want %q (stderr %q)", got, tt.wantAPI, run.stderr)
 			}
 			if got := run.env["BODYTRACE_UPSTREAM_RUNTIME_API"]; got != tt.wantUpstream {
 				t.Errorf("BODYTRACE_UPSTREAM_RUNTIME_API = %q, want %q", got, tt.wantUpstream)
 			}
-			// Step lines go to the extension by datagram only when the proxy answered.
-			redirected := tt.wantUpstream != "" && run.env["AWS_LAMBDA_RUNTIME_API"] != tt.wantUpstream
+			// Step lines go to the extension by datagram only when the proxy is proven.
+			redirected := tt.wantUpstream != ""
 			if got, ok := run.env["BODYTRACE_STEPS_ADDR"]; redirected != ok || ok && !strings.HasSuffix(got, ":9141") {
 				t.Errorf("BODYTRACE_STEPS_ADDR = %q (set %v), want it on port 9141 exactly when redirected (%v)", got, ok, redirected)
 			}
@@ -192,8 +242,8 @@ func TestWrapperNodeOptions(t *testing.T) {
 	python := writeScript(t, dir, "python3", "exec env\n")
 	other := writeScript(t, dir, "runtime", "exec env\n") // ignores its arguments
 	require := "--require " + helper
-	proxy := listeningProxy(t)
-	base := []string{"AWS_LAMBDA_RUNTIME_API=" + upstream, "BODYTRACE_PROXY_ADDR=" + proxy}
+	proxy, proxyEnv := provenProxy(t)
+	base := append([]string{"AWS_LAMBDA_RUNTIME_API=" + upstream}, proxyEnv...)
 
 	tests := []struct {
 		name string
@@ -226,7 +276,7 @@ func TestWrapperChainsToNextWrapper(t *testing.T) {
 	dir := t.TempDir()
 	// Like Sentry's or Datadog's wrapper: adjusts the environment, then runs the runtime.
 	next := writeScript(t, dir, "next-wrapper", `echo "NEXT_WRAPPER_ARGS=$*"; export NEXT_WRAPPER_RAN=1; exec "$@"`+"\n")
-	proxy := listeningProxy(t)
+	proxy, proxyEnv := provenProxy(t)
 
 	tests := []struct {
 		name       string
@@ -239,7 +289,7 @@ func TestWrapperChainsToNextWrapper(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env := []string{"AWS_LAMBDA_RUNTIME_API=" + upstream, "BODYTRACE_PROXY_ADDR=" + proxy, "BODYTRACE_NEXT_WRAPPER=" + tt.next}
+			env := append([]string{"AWS_LAMBDA_RUNTIME_API=" + upstream, "BODYTRACE_NEXT_WRAPPER=" + tt.next}, proxyEnv...)
 			run := runWrapper(t, env, "env", "FROM_ARGS=yes")
 			if got := run.env["NEXT_WRAPPER_RAN"]; got != tt.wantRan {
 				t.Errorf("NEXT_WRAPPER_RAN = %q, want %q", got, tt.wantRan)
@@ -259,39 +309,12 @@ func TestWrapperChainsToNextWrapper(t *testing.T) {
 }
 
 // TestWrapperInvalidPortLikeExtension: the extension reads an invalid BODYTRACE_PROXY_PORT
-// as 9140, so the wrapper must probe 9140 too, never the raw value.
+// as 9140, so the wrapper must look for the ready file of 9140 too, never the raw value.
 func TestWrapperInvalidPortLikeExtension(t *testing.T) {
 	for _, bad := range []string{"abc", "0", "70000", "-1"} {
-		run := runWrapper(t, []string{"AWS_LAMBDA_RUNTIME_API=" + upstream, "BODYTRACE_PROXY_PORT=" + bad}, "env")
-		if run.env["AWS_LAMBDA_RUNTIME_API"] == "127.0.0.1:9140" {
-			continue // something listens on 9140 here: redirected there, which is right too
+		run := runWrapper(t, []string{"AWS_LAMBDA_RUNTIME_API=" + upstream, "BODYTRACE_PROXY_PORT=" + bad, "TMPDIR=" + t.TempDir()}, "env")
+		if !strings.Contains(run.stderr, "proxy-9140") || strings.Contains(run.stderr, "proxy-"+bad) {
+			t.Errorf("BODYTRACE_PROXY_PORT=%s: wrapper said %q; want it to look for the ready file of 9140", bad, run.stderr)
 		}
-		if !strings.Contains(run.stderr, "127.0.0.1:9140") || strings.Contains(run.stderr, ":"+bad) {
-			t.Errorf("BODYTRACE_PROXY_PORT=%s: wrapper said %q; want it to probe 127.0.0.1:9140", bad, run.stderr)
-		}
-	}
-}
-
-// TestWrapperReadyFile: a ready file holding a live pid means the proxy is up, with no
-// probe; a stale one (dead pid) falls back to probing, which fails open.
-func TestWrapperReadyFile(t *testing.T) {
-	tmp := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(tmp, "bodytrace"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	ready := filepath.Join(tmp, "bodytrace", "proxy-9")
-	env := []string{"AWS_LAMBDA_RUNTIME_API=" + upstream, "BODYTRACE_PROXY_PORT=9", "TMPDIR=" + tmp}
-
-	if err := os.WriteFile(ready, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if run := runWrapper(t, env, "env"); run.env["AWS_LAMBDA_RUNTIME_API"] != "127.0.0.1:9" {
-		t.Errorf("live ready file: AWS_LAMBDA_RUNTIME_API = %q, want the proxy 127.0.0.1:9", run.env["AWS_LAMBDA_RUNTIME_API"])
-	}
-	if err := os.WriteFile(ready, []byte("999999999\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if run := runWrapper(t, env, "env"); run.env["AWS_LAMBDA_RUNTIME_API"] != upstream || !strings.Contains(run.stderr, "not listening") {
-		t.Errorf("stale ready file: AWS_LAMBDA_RUNTIME_API = %q (stderr %q), want it untouched", run.env["AWS_LAMBDA_RUNTIME_API"], run.stderr)
 	}
 }

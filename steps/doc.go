@@ -17,9 +17,11 @@
 // The package's init function runs before main, so before lambda.Start reads
 // AWS_LAMBDA_RUNTIME_API (aws-lambda-go reads it when Start, StartWithOptions,
 // StartHandlerFunc or lambdaurl.Start is called, not at its own init). When
-// AWS_LAMBDA_RUNTIME_API is set (the process runs on Lambda) and the bodytrace proxy accepts
-// a TCP connection within 20 ms at BODYTRACE_PROXY_ADDR, default
-// 127.0.0.1:${BODYTRACE_PROXY_PORT:-9140}, init
+// AWS_LAMBDA_RUNTIME_API is set (the process runs on Lambda) and the bodytrace proxy
+// configured at BODYTRACE_PROXY_ADDR, default 127.0.0.1:${BODYTRACE_PROXY_PORT:-9140}, is
+// proven by the extension's ready file (TMPDIR/bodytrace/proxy-<port>: a live bodytrace
+// process, and a proxy that echoes the file's nonce within 50 ms, at the address the file
+// names, which is another port when the configured one was taken), init
 //   - saves the original address in BODYTRACE_UPSTREAM_RUNTIME_API,
 //   - points AWS_LAMBDA_RUNTIME_API at the proxy,
 //   - sets BODYTRACE_STEPS_ADDR, where step lines go, to the proxy's host and
@@ -27,7 +29,7 @@
 //
 // Otherwise it changes nothing (fail open: the function talks to the Runtime API directly
 // and works as before) and, when the layer is attached (/opt/extensions/bodytrace exists)
-// but its proxy does not answer, writes one log line to stderr saying so. Without the layer
+// but its proxy is not proven, writes one log line to stderr saying so. Without the layer
 // it does not even probe unless a proxy address or port is configured, and it never logs.
 // [Redirected] and [Reason] tell what happened, for diagnostics.
 //

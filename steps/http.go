@@ -39,7 +39,7 @@ func WrapHTTP(name string, h http.Handler) http.Handler {
 		if status == 0 && cw.bytes > 0 {
 			status = http.StatusOK
 		}
-		em.emit(inv.step(name, line.Step{Phase: "out", Kind: "http", Bytes: cw.bytes, Status: status, Enc: encoding(nil, cw.Header())}))
+		em.emit(inv.step(name, line.Step{Phase: "out", Kind: "http", Bytes: cw.bytes, Status: status, Enc: contentEncoding(nil, cw.Header())}))
 		if outer {
 			em.emit(line.Step{RequestID: inv.rid, Seq: int(inv.next.Add(1) - 1), Stage: "stream", Phase: "end",
 				Kind: "stream", Bytes: cw.bytes, Chunks: cw.chunks, Status: status, After: inv.after()})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bodytrace/bodytrace/internal/config"
+	"github.com/bodytrace/bodytrace/internal/ready"
 )
 
 // Environment variables the redirect reads and sets (doc.go lists them). The exec wrapper
@@ -30,10 +31,10 @@ const (
 // attached, and then a proxy that does not answer is no news worth a log line.
 const extensionPath = "/opt/extensions/bodytrace"
 
-// probeTimeout bounds the connect to the proxy. On loopback a listening proxy accepts in
-// microseconds and a closed port refuses at once; the bound only matters if something is
-// badly wrong, and then the function must not wait for bodytrace.
-const probeTimeout = 20 * time.Millisecond
+// proveTimeout bounds the nonce exchange with the proxy. On loopback a bodytrace proxy
+// answers in well under a millisecond; the bound only matters if something else holds the
+// port, and then the function must not wait for bodytrace.
+const proveTimeout = 50 * time.Millisecond
 
 // outcome is what the redirect did, kept for Redirected and Reason.
 type outcome struct {
@@ -73,8 +74,9 @@ type env struct {
 	setenv func(key, value string) error
 	// layer reports whether the bodytrace layer is attached.
 	layer func() bool
-	// probe connects to addr within probeTimeout.
-	probe func(addr string) error
+	// prove returns where the proxy configured at addr listens, proven by the extension's
+	// ready file (a live bodytrace process, a proxy echoing its nonce), or why not.
+	prove func(addr string) (string, error)
 	log   *slog.Logger
 }
 
@@ -86,17 +88,24 @@ func osEnv() env {
 			_, err := os.Stat(extensionPath)
 			return err == nil
 		},
-		probe: probe,
+		prove: prove,
 		log:   slog.New(slog.NewJSONHandler(os.Stderr, nil)),
 	}
 }
 
-func probe(addr string) error {
-	c, err := net.DialTimeout("tcp", addr, probeTimeout)
+func prove(configured string) (string, error) {
+	path, err := ready.Path(os.TempDir(), configured)
 	if err != nil {
-		return err
+		return "", err
 	}
-	return c.Close()
+	f, err := ready.Read(path)
+	if err != nil {
+		return "", err
+	}
+	if err := (ready.Checker{Timeout: proveTimeout}).Verify(f); err != nil {
+		return "", err
+	}
+	return f.Addr, nil
 }
 
 // proxyAddr is where the proxy listens: BODYTRACE_PROXY_ADDR, else 127.0.0.1 and
@@ -126,22 +135,24 @@ func redirect(e env) outcome {
 	if upstream == "" {
 		return outcome{reason: runtimeAPIEnv + " is not set (not running on Lambda); nothing redirected"}
 	}
-	proxy := proxyAddr(e)
-	if upstream == proxy {
-		// A bootstrap script ran the exec wrapper first: keep its upstream.
-		setDefault(e, stepsAddrEnv, stepsAddr(e, proxy))
-		return outcome{redirected: true, proxy: proxy,
-			reason: runtimeAPIEnv + " already points at the bodytrace proxy at " + proxy}
+	configured := proxyAddr(e)
+	if prior := e.getenv(upstreamEnv); upstream == configured || prior != "" && prior != upstream {
+		// A bootstrap script ran the exec wrapper first (the proxy may be on another port
+		// than configured): keep its upstream.
+		setDefault(e, stepsAddrEnv, stepsAddr(e, configured))
+		return outcome{redirected: true, proxy: upstream,
+			reason: runtimeAPIEnv + " already points at the bodytrace proxy at " + upstream}
 	}
 	layer := e.layer()
 	if !layer && e.getenv(proxyAddrEnv) == "" && e.getenv("BODYTRACE_PROXY_PORT") == "" {
 		// Nothing says a proxy could be there: do not even probe.
 		return outcome{reason: "the bodytrace layer is not attached (no " + extensionPath + "); the function uses the Runtime API directly"}
 	}
-	if err := e.probe(proxy); err != nil {
-		o := outcome{reason: fmt.Sprintf("the bodytrace proxy does not answer at %s (%v); the function uses the Runtime API at %s directly, so the Runtime API is not observed", proxy, err, upstream)}
+	proxy, err := e.prove(configured)
+	if err != nil {
+		o := outcome{reason: fmt.Sprintf("the bodytrace proxy configured at %s is not proven (%v); the function uses the Runtime API at %s directly, so the Runtime API is not observed", configured, err, upstream)}
 		if layer {
-			e.log.Warn("bodytrace: "+o.reason, "proxy", proxy, "upstream", upstream)
+			e.log.Warn("bodytrace: "+o.reason, "proxy", configured, "upstream", upstream)
 		}
 		return o
 	}

@@ -10,10 +10,12 @@ import (
 	"testing"
 )
 
-// fakeEnv is an environment held in a map, with the real probe and a log buffer.
+// fakeEnv is an environment held in a map, a stand-in for the ready-file proof (proven
+// maps a configured proxy address to where the proven proxy listens) and a log buffer.
 type fakeEnv struct {
 	vars   map[string]string
 	layer  bool
+	proven map[string]string
 	probed []string
 	logs   bytes.Buffer
 }
@@ -23,9 +25,12 @@ func (f *fakeEnv) env() env {
 		getenv: func(k string) string { return f.vars[k] },
 		setenv: func(k, v string) error { f.vars[k] = v; return nil },
 		layer:  func() bool { return f.layer },
-		probe: func(addr string) error {
+		prove: func(addr string) (string, error) {
 			f.probed = append(f.probed, addr)
-			return probe(addr)
+			if got, ok := f.proven[addr]; ok {
+				return got, nil
+			}
+			return "", errors.New("no ready file")
 		},
 		log: slog.New(slog.NewJSONHandler(&f.logs, nil)),
 	}
@@ -44,12 +49,8 @@ func closedAddr(t *testing.T) string {
 }
 
 func TestRedirect(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	proxy := ln.Addr().String()
+	proxy := "127.0.0.1:9140"
+	fallback := "127.0.0.1:40001" // where the proxy listens when 9140 was taken
 	down := closedAddr(t)
 	const api = "127.0.0.1:9001"
 
@@ -103,6 +104,18 @@ func TestRedirect(t *testing.T) {
 			want:  map[string]string{runtimeAPIEnv: "", upstreamEnv: "", stepsAddrEnv: ""},
 		},
 		{
+			name:  "port taken: the proven proxy listens on another",
+			vars:  map[string]string{runtimeAPIEnv: api, "BODYTRACE_PROXY_PORT": "9150"},
+			layer: true, redirected: true, probes: 1,
+			want: map[string]string{runtimeAPIEnv: fallback, upstreamEnv: api, stepsAddrEnv: "127.0.0.1:9141"},
+		},
+		{
+			name:  "already pointed at the proxy on its other port by a wrapper",
+			vars:  map[string]string{runtimeAPIEnv: fallback, "BODYTRACE_PROXY_PORT": "9150", upstreamEnv: api},
+			layer: true, redirected: true,
+			want: map[string]string{runtimeAPIEnv: fallback, upstreamEnv: api, stepsAddrEnv: "127.0.0.1:9141"},
+		},
+		{
 			name:  "already pointed at the proxy by a wrapper",
 			vars:  map[string]string{runtimeAPIEnv: proxy, proxyAddrEnv: proxy, upstreamEnv: api},
 			layer: true, redirected: true,
@@ -111,7 +124,7 @@ func TestRedirect(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := &fakeEnv{vars: tt.vars, layer: tt.layer}
+			f := &fakeEnv{vars: tt.vars, layer: tt.layer, proven: map[string]string{proxy: proxy, "127.0.0.1:9150": fallback}}
 			o := redirect(f.env())
 			if o.redirected != tt.redirected {
 				t.Errorf("redirected = %v, want %v (%s)", o.redirected, tt.redirected, o.reason)
@@ -127,7 +140,7 @@ func TestRedirect(t *testing.T) {
 			if n := strings.Count(f.logs.String(), "\n"); n != tt.logLines {
 				t.Errorf("%d log lines, want %d:\n%s", n, tt.logLines, f.logs.String())
 			}
-			if tt.logLines > 0 && !strings.Contains(f.logs.String(), "does not answer") {
+			if tt.logLines > 0 && !strings.Contains(f.logs.String(), "not proven") {
 				t.Errorf("log line does not say why: %s", f.logs.String())
 			}
 			if len(f.probed) != tt.probes {
@@ -138,13 +151,7 @@ func TestRedirect(t *testing.T) {
 }
 
 func TestRedirectSetenvFails(t *testing.T) {
-	f := &fakeEnv{vars: map[string]string{runtimeAPIEnv: "127.0.0.1:9001"}, layer: true}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	f.vars[proxyAddrEnv] = ln.Addr().String()
+	f := &fakeEnv{vars: map[string]string{runtimeAPIEnv: "127.0.0.1:9001"}, layer: true, proven: map[string]string{"127.0.0.1:9140": "127.0.0.1:9140"}}
 	e := f.env()
 	e.setenv = func(string, string) error { return errors.New("read-only") }
 	if o := redirect(e); o.redirected || f.vars[runtimeAPIEnv] != "127.0.0.1:9001" {
@@ -198,26 +205,11 @@ func BenchmarkRedirectDown(b *testing.B) {
 	}
 }
 
-// BenchmarkRedirectPresent is the startup cost with the proxy answering. Run it with a
-// fixed count (-benchtime 2000x): tens of thousands of connects in a row fill the
-// listener's backlog and the probe then times out, as it should.
+// BenchmarkRedirectPresent is the startup cost with the proxy proven (the proof stubbed;
+// ready.BenchmarkVerify measures the real one).
 func BenchmarkRedirectPresent(b *testing.B) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
 	for b.Loop() {
-		f := &fakeEnv{vars: map[string]string{runtimeAPIEnv: "127.0.0.1:9001", proxyAddrEnv: ln.Addr().String()}, layer: true}
+		f := &fakeEnv{vars: map[string]string{runtimeAPIEnv: "127.0.0.1:9001"}, layer: true, proven: map[string]string{"127.0.0.1:9140": "127.0.0.1:9140"}}
 		if o := redirect(f.env()); !o.redirected {
 			b.Fatal(o.reason)
 		}

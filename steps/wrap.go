@@ -29,7 +29,9 @@ import (
 // status code and content-encoding ("identity" for none); any other value as kind "json" with the size of the JSON aws-lambda-go sends
 // (trailing newline included); a nil pointer as "undefined"; an error as phase "error".
 // A result that is an io.Reader sent as raw bytes is not reported, since counting it would
-// mean reading it.
+// mean reading it; nor is one holding a MarshalJSON or MarshalText of the function's own
+// (outside the standard library), since calling it again could change what the caller
+// gets: the proxy counts those bytes as the runtime sends them.
 //
 // When bodytrace is absent (no step address and BODYTRACE_STEPS_STDOUT not set) Wrap returns
 // h itself, so it costs nothing.
@@ -59,32 +61,37 @@ func Wrap[TIn, TOut any](name string, h func(context.Context, TIn) (TOut, error)
 func measure(v any) (line.Step, bool) {
 	switch r := v.(type) {
 	case events.APIGatewayV2HTTPResponse:
-		return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded, encoding(r.Headers, r.MultiValueHeaders)), true
+		return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded, contentEncoding(r.Headers, r.MultiValueHeaders)), true
 	case *events.APIGatewayV2HTTPResponse:
 		if r != nil {
-			return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded, encoding(r.Headers, r.MultiValueHeaders)), true
+			return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded, contentEncoding(r.Headers, r.MultiValueHeaders)), true
 		}
 	case events.APIGatewayProxyResponse:
-		return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded, encoding(r.Headers, r.MultiValueHeaders)), true
+		return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded, contentEncoding(r.Headers, r.MultiValueHeaders)), true
 	case *events.APIGatewayProxyResponse:
 		if r != nil {
-			return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded, encoding(r.Headers, r.MultiValueHeaders)), true
+			return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded, contentEncoding(r.Headers, r.MultiValueHeaders)), true
 		}
 	case events.LambdaFunctionURLResponse:
-		return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded, encoding(r.Headers, nil)), true
+		return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded, contentEncoding(r.Headers, nil)), true
 	case *events.LambdaFunctionURLResponse:
 		if r != nil {
-			return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded, encoding(r.Headers, nil)), true
+			return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded, contentEncoding(r.Headers, nil)), true
 		}
 	case events.ALBTargetGroupResponse:
-		return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded, encoding(r.Headers, r.MultiValueHeaders)), true
+		return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded, contentEncoding(r.Headers, r.MultiValueHeaders)), true
 	case *events.ALBTargetGroupResponse:
 		if r != nil {
-			return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded, encoding(r.Headers, r.MultiValueHeaders)), true
+			return httpStep(r.StatusCode, r.Body, r.IsBase64Encoded, contentEncoding(r.Headers, r.MultiValueHeaders)), true
 		}
 	default:
 		if v == nil {
 			break
+		}
+		if !pureJSON(v) {
+			// Encoding it again would call the function's own MarshalJSON a second time:
+			// not measured here (the proxy counts what the runtime actually sent).
+			return line.Step{}, false
 		}
 		n, ok := jsonSize(v)
 		if !ok {
@@ -96,9 +103,9 @@ func measure(v any) (line.Step, bool) {
 	return line.Step{Phase: "out", Kind: "undefined"}, true
 }
 
-// encoding is a result's Content-Encoding, "identity" for none, so the extension can tell
+// contentEncoding is a result's Content-Encoding, "identity" for none, so the extension can tell
 // a stage that compressed the body from one that cut it.
-func encoding(single map[string]string, multi map[string][]string) string {
+func contentEncoding(single map[string]string, multi map[string][]string) string {
 	for k, v := range single {
 		if strings.EqualFold(k, "Content-Encoding") && v != "" {
 			return v

@@ -274,7 +274,7 @@ func (v callerView) String() string {
 // runs a real one): the one part of a caller's bytes that differs between two runs by design.
 var dateHeader = regexp.MustCompile(`"date":\s*"[^"]*"`)
 
-func sameForCaller(a, b []byte) bool {
+func sameBytesForCaller(a, b []byte) bool {
 	return bytes.Equal(dateHeader.ReplaceAll(a, []byte(`"date":""`)), dateHeader.ReplaceAll(b, []byte(`"date":""`)))
 }
 
@@ -376,10 +376,10 @@ func TestCorpus(t *testing.T) {
 				score(true, twinSum, twinView, cmp.Or(c.twinWant, "delivered"))
 
 				// Fail open: the layer changes nothing the caller gets.
-				if !sameForCaller(bugBase, bugLayer) {
+				if !sameBytesForCaller(bugBase, bugLayer) {
 					t.Errorf("fail open: bug answer differs with the layer:\nwithout %.300q\nwith    %.300q", bugBase, bugLayer)
 				}
-				if !sameForCaller(twinBase, twinLayer) {
+				if !sameBytesForCaller(twinBase, twinLayer) {
 					t.Errorf("fail open: twin answer differs with the layer:\nwithout %.300q\nwith    %.300q", twinBase, twinLayer)
 				}
 				// The reproduction holds: the bug breaks the answer, the twin does not.

@@ -173,7 +173,7 @@ func TestGoStepsBuffered(t *testing.T) {
 			if !sawStages {
 				t.Log("the summary has no stages yet: step lines are checked in TestGoStepsNoLayer")
 			}
-			if strings.Contains(l.Log.String(), `"bodytrace: the bodytrace proxy does not answer`) {
+			if strings.Contains(l.Log.String(), `"bodytrace: the bodytrace proxy configured at`) {
 				t.Error("the function says the proxy did not answer")
 			}
 		})
@@ -352,11 +352,11 @@ func TestGoStepsProxyDown(t *testing.T) {
 		t.Errorf("summary %v; want unknown, runtime API not observed", s)
 	}
 	// The function's line is relayed on the emulator's schedule: wait for it, bounded.
-	log, err := l.WaitLog(ctx, "bodytrace: the bodytrace proxy does not answer")
+	log, err := l.WaitLog(ctx, "bodytrace: the bodytrace proxy configured at")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(log, "bodytrace: the bodytrace proxy does not answer"); n != 1 {
+	if n := strings.Count(log, "bodytrace: the bodytrace proxy configured at"); n != 1 {
 		t.Errorf("%d fail-open log lines from the function, want 1:\n%s", n, l.Log)
 	}
 }

@@ -97,11 +97,3 @@ func (r *Record) errorStepNaming() (steps.Step, bool) {
 	}
 	return steps.Step{}, false
 }
-
-// firstLine is a note's first line: a reason is one line, a stack is not.
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
-}

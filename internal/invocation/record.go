@@ -25,10 +25,21 @@ type Record struct {
 	// Steps are the stages the function reported through step lines, in arrival order.
 	Steps []steps.Step
 
+	// Refused counts later results for this id that the Runtime API refused after it had
+	// accepted one (a double /response, or one posted by another process): noted, never
+	// taken for what the caller got.
+	Refused int
+
 	// Observed says which sources were able to see this invocation at all, so the
 	// verdict can tell "not seen" apart from "seen empty".
 	Observed Observed
 }
+
+// Anchored reports whether a trusted source opened the record: the Runtime API delivered
+// its event through the proxy (/next) or the Extensions API sent its INVOKE. Anything else
+// (step lines, telemetry, a /response) can come from any process in the sandbox, for any
+// request id, so a record with only those is a stray until proven otherwise.
+func (r *Record) Anchored() bool { return r.Request != nil || r.Invoke != nil }
 
 // Observed names the sources that were in place for an invocation.
 type Observed struct {
@@ -148,6 +159,9 @@ type Response struct {
 	Upstream    int
 	UpstreamErr string
 	Cut         string // the runtime's body ended with an error (connection reset, ...)
+	// RuntimeGone is set when the runtime hung up after its result instead of asking for
+	// its next event: its process ended (a panic after a streamed response).
+	RuntimeGone bool
 
 	// HTTP-shaped results (API Gateway, function URL, ALB; a function-URL stream's prelude).
 	HTTP            bool

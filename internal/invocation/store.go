@@ -19,15 +19,22 @@ type Store struct {
 
 	maxOpen int
 	evicted func(Record)
+	// strays are the open records no trusted source has opened (see Record.Anchored):
+	// step lines or telemetry for request ids the Runtime API never delivered. They have
+	// a budget of their own, so no amount of them can push out an invocation in flight.
+	strays   map[string]struct{}
+	maxStray int
 }
 
-// SetMaxOpen bounds the open records: when a new record would exceed n, the oldest open
-// record is taken out and handed to evicted (called without the store's lock held), so
-// events for request ids that never complete cannot pile up.
-func (s *Store) SetMaxOpen(n int, evicted func(Record)) {
+// SetMaxOpen bounds the open records. Anchored records (see Record.Anchored) are bounded
+// by n and strays by maxStray, each class evicting only its own oldest: strays can never
+// push out an invocation the Runtime API delivered. Evicted records are taken out (their
+// ids are not remembered as closed when they were strays) and handed to evicted, called
+// without the store's lock held, so events for ids that never complete cannot pile up.
+func (s *Store) SetMaxOpen(n, maxStray int, evicted func(Record)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.maxOpen, s.evicted = n, evicted
+	s.maxOpen, s.maxStray, s.evicted = n, maxStray, evicted
 }
 
 // NewStore returns a store that remembers up to limit closed request ids, to tell late
@@ -37,7 +44,8 @@ func NewStore(limit int, created func(*Record)) *Store {
 	if limit < 1 {
 		limit = 1
 	}
-	return &Store{open: map[string]*Record{}, closed: map[string]struct{}{}, changed: make(chan struct{}), limit: limit, created: created}
+	return &Store{open: map[string]*Record{}, closed: map[string]struct{}{}, strays: map[string]struct{}{},
+		changed: make(chan struct{}), limit: limit, created: created}
 }
 
 // Update applies f to the open record for id, creating it (Started = at) when new. It
@@ -56,11 +64,9 @@ func (s *Store) Update(id string, at time.Time, f func(*Record)) bool {
 	}
 	r := s.open[id]
 	if r == nil {
-		for s.maxOpen > 0 && len(s.open) >= s.maxOpen {
-			out = append(out, s.takeOldest())
-		}
 		r = &Record{RequestID: id, Started: at}
 		s.open[id] = r
+		s.strays[id] = struct{}{} // until f anchors it
 		if s.created != nil {
 			s.created(r)
 		}
@@ -69,6 +75,10 @@ func (s *Store) Update(id string, at time.Time, f func(*Record)) bool {
 		r.Started = at
 	}
 	f(r)
+	if r.Anchored() {
+		delete(s.strays, id)
+	}
+	out = s.evict(id)
 	close(s.changed)
 	s.changed = make(chan struct{})
 	return true
@@ -93,16 +103,50 @@ func (s *Store) Wait(ctx context.Context, id string, done func(*Record) bool) bo
 	}
 }
 
-// takeOldest removes the open record that started first; the lock is held.
-func (s *Store) takeOldest() Record {
+// evict takes out the oldest records of a class over its budget, never keep (the record
+// just updated); the lock is held.
+func (s *Store) evict(keep string) []Record {
+	var out []Record
+	for s.maxStray > 0 && len(s.strays) > s.maxStray {
+		r, ok := s.takeOldest(keep, true)
+		if !ok {
+			break
+		}
+		out = append(out, r)
+	}
+	for s.maxOpen > 0 && len(s.open)-len(s.strays) > s.maxOpen {
+		r, ok := s.takeOldest(keep, false)
+		if !ok {
+			break
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// takeOldest removes the open record of the class (strays or anchored) that started
+// first, other than keep. A stray leaves no closed id behind: it never delivered
+// anything, and remembering it would push real ids out of the closed ring.
+func (s *Store) takeOldest(keep string, stray bool) (Record, bool) {
 	var oldest *Record
-	for _, r := range s.open {
+	for id, r := range s.open {
+		_, isStray := s.strays[id]
+		if id == keep || isStray != stray {
+			continue
+		}
 		if oldest == nil || r.Started.Before(oldest.Started) {
 			oldest = r
 		}
 	}
-	r, _ := s.take(oldest.RequestID)
-	return r
+	if oldest == nil {
+		return Record{}, false
+	}
+	if stray {
+		delete(s.open, oldest.RequestID)
+		delete(s.strays, oldest.RequestID)
+		return *oldest, true
+	}
+	return s.take(oldest.RequestID)
 }
 
 // Take removes the open record id and returns a copy; later Updates for id report late.
@@ -118,6 +162,7 @@ func (s *Store) take(id string) (Record, bool) {
 		return Record{}, false
 	}
 	delete(s.open, id)
+	delete(s.strays, id)
 	s.closed[id] = struct{}{}
 	s.order = append(s.order, id)
 	if len(s.order) > s.limit {

@@ -200,3 +200,40 @@ func TestStoreConcurrentUpdates(t *testing.T) {
 		}
 	}
 }
+
+// Strays (records no trusted source opened) evict only each other, and leave no closed id
+// behind; anchored records are never pushed out by them.
+func TestStoreStraysHaveTheirOwnBudget(t *testing.T) {
+	var evicted []Record
+	s := NewStore(8, nil)
+	s.SetMaxOpen(2, 3, func(r Record) { evicted = append(evicted, r) })
+	t0 := time.Unix(1000, 0)
+	s.Update("live", t0, func(r *Record) { r.Request = &Request{} })
+	for i := range 100 {
+		s.Update(fmt.Sprint("stray-", i), t0.Add(time.Duration(i+1)*time.Second), func(r *Record) {})
+	}
+	if got := len(s.Open(nil)); got != 4 {
+		t.Errorf("%d open, want the live record and 3 strays", got)
+	}
+	if len(s.Open(func(r *Record) bool { return r.RequestID == "live" })) != 1 {
+		t.Fatal("live record evicted by strays")
+	}
+	if len(evicted) != 97 || evicted[0].RequestID != "stray-0" {
+		t.Fatalf("evicted %d, first %q; want the 97 oldest strays", len(evicted), evicted[0].RequestID)
+	}
+	// An evicted stray is not remembered as closed: a later event for it opens it again.
+	if !s.Update("stray-0", t0, func(*Record) {}) {
+		t.Error("an evicted stray's id was remembered as closed")
+	}
+	// A stray that gets its event becomes anchored and leaves the stray budget.
+	s.Update("stray-99", t0, func(r *Record) { r.Invoke = &Invoke{} })
+	for i := range 3 {
+		s.Update(fmt.Sprint("anchored-", i), t0.Add(time.Hour), func(r *Record) { r.Request = &Request{} })
+	}
+	if len(s.Open(func(r *Record) bool { return r.RequestID == "live" })) != 0 {
+		t.Error("the oldest anchored record was not evicted when anchored records exceeded their bound")
+	}
+	if _, ok := s.Take("live"); ok {
+		t.Error("live still open")
+	}
+}

@@ -33,6 +33,14 @@ func lost(stage, format string, args ...any) Verdict {
 // Judge derives the verdict from what was observed. It says unknown, with what was
 // missing, rather than guess.
 func (r *Record) Judge() Verdict {
+	v := r.judge()
+	if c := r.Contradiction(); c != "" {
+		v.Reason += "; note: " + c
+	}
+	return v
+}
+
+func (r *Record) judge() Verdict {
 	if v, ok := r.platformFailure(); ok {
 		return v
 	}
@@ -49,8 +57,15 @@ func (r *Record) Judge() Verdict {
 		}
 		return Verdict{Verdict: VerdictUnknown, Reason: "the runtime sent no response for this request before the record was closed"}
 	}
+	if resp.Upstream >= 400 && resp.Upstream != http.StatusRequestEntityTooLarge {
+		// Not a delivery: Lambda did not take this result (an unknown request id, a
+		// result posted twice), so it says nothing about what the caller got.
+		return Verdict{Verdict: VerdictUnknown, Reason: fmt.Sprintf("the Runtime API refused the runtime's result with status %d (%s), so it was not delivered; no accepted result was observed", resp.Upstream, orNone(firstLine(resp.UpstreamErr)))}
+	}
 	switch resp.Mode {
-	case ModeError, ModeInitError:
+	case ModeInitError:
+		return lost("platform", "the function's init failed (%s), so no invocation could run", orNone(resp.ErrorType))
+	case ModeError:
 		if s, ok := r.blamedError(); ok {
 			return lost(middlewarePre+s.Who, "the function failed (%s) and its steps blame %s: %s", orNone(resp.ErrorType), s.Who, s.Note)
 		}
@@ -61,6 +76,9 @@ func (r *Record) Judge() Verdict {
 	}
 	if resp.ErrorType != "" {
 		return lost("streaming", "the stream ended with error %s after %d bytes", resp.ErrorType, resp.WireBytes)
+	}
+	if resp.RuntimeGone {
+		return lost("platform", "the runtime process ended right after its %d-byte stream (it hung up instead of asking for its next event): the invocation failed, so the caller most likely got an error", resp.BodyBytes)
 	}
 	if resp.Cut != "" {
 		return lost("streaming", "the runtime's stream was cut after %d bytes: %s", resp.WireBytes, resp.Cut)
@@ -173,6 +191,13 @@ func (r *Record) platformFailure() (Verdict, bool) {
 	} else if rp := r.Platform.Report; rp != nil {
 		status, errType = rp.Status, rp.ErrorType
 	}
+	if status == "timeout" && r.acceptedByRuntimeAPI() {
+		// The Runtime API took a complete result, so the invocation did not time out
+		// before it: telemetry (which any process in the sandbox can post to) saying so
+		// is judged on the response and noted in the reason. A failure after an accepted
+		// result is real (the process died after it) and keeps its verdict.
+		return Verdict{}, false
+	}
 	switch status {
 	case "timeout":
 		return lost("platform", "the invocation timed out"), true
@@ -200,6 +225,39 @@ func (r *Record) emptyByDesign() (Verdict, bool) {
 		return Verdict{Verdict: VerdictEmptyByDesign, Reason: "1xx responses have no body"}, true
 	}
 	return Verdict{}, false
+}
+
+// acceptedByRuntimeAPI reports whether the proxy saw the Runtime API accept a complete,
+// error-free result for this invocation, delivered to it through the proxy.
+func (r *Record) acceptedByRuntimeAPI() bool {
+	p := r.Response
+	if r.Request == nil || p == nil || p.Upstream < 200 || p.Upstream >= 300 || p.Cut != "" || p.ErrorType != "" {
+		return false
+	}
+	return p.Mode == ModeBuffered || p.Mode == ModeStreaming
+}
+
+// Contradiction describes telemetry that disagrees with the Runtime API's own evidence (a
+// platform.runtimeDone or report saying timeout for a result the Runtime API accepted), or "".
+func (r *Record) Contradiction() string {
+	status := ""
+	if rd := r.Platform.RuntimeDone; rd != nil {
+		status = rd.Status
+	} else if rp := r.Platform.Report; rp != nil {
+		status = rp.Status
+	}
+	if status != "timeout" || !r.acceptedByRuntimeAPI() {
+		return ""
+	}
+	return fmt.Sprintf("telemetry says %s, but the Runtime API accepted the complete result (status %d): the Runtime API's evidence is trusted", status, r.Response.Upstream)
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return s
 }
 
 func orNone(s string) string {

@@ -117,8 +117,35 @@ func TestJudge(t *testing.T) {
 			reason: []string{"timed out"},
 		},
 		{
-			name: "runtimeDone timeout even with a delivered response", verdict: "lost:platform", lostAt: "platform",
-			rec: Record{Observed: seen, Request: get, Response: buffered(200, 100), Platform: Platform{RuntimeDone: &RuntimeDone{Status: "timeout"}}},
+			// Any process in the sandbox can post telemetry: a timeout for a result the
+			// Runtime API accepted (202) is noted, not trusted over the Runtime API.
+			name: "runtimeDone timeout contradicting an accepted response", verdict: VerdictDelivered,
+			rec:    Record{Observed: seen, Request: get, Response: buffered(200, 100), Platform: Platform{RuntimeDone: &RuntimeDone{Status: "timeout"}}},
+			reason: []string{"telemetry says timeout", "Runtime API's evidence is trusted"},
+		},
+		{
+			name: "runtimeDone timeout with no accepted response", verdict: "lost:platform", lostAt: "platform",
+			rec: Record{Observed: seen, Request: get, Response: func() *Response { p := buffered(200, 100); p.Upstream = 0; return p }(), Platform: Platform{RuntimeDone: &RuntimeDone{Status: "timeout"}}},
+		},
+		{
+			name: "result refused by the Runtime API", verdict: VerdictUnknown,
+			rec: Record{Observed: seen, Request: get, Response: func() *Response {
+				p := buffered(200, 100)
+				p.Upstream = 400
+				p.UpstreamErr = `{"errorType":"InvalidRequestID"}`
+				return p
+			}()},
+			reason: []string{"refused", "400", "InvalidRequestID", "not delivered"},
+		},
+		{
+			name: "runtime died after a complete stream", verdict: "lost:platform", lostAt: "platform",
+			rec:    Record{Observed: seen, Request: get, Response: func() *Response { p := stream(200, 4096); p.RuntimeGone = true; return p }()},
+			reason: []string{"process ended", "4096-byte stream"},
+		},
+		{
+			name: "init failure", verdict: "lost:platform", lostAt: "platform",
+			rec:    Record{Observed: seen, Response: &Response{Mode: ModeInitError, ErrorType: "Runtime.ExitError", Upstream: 202}},
+			reason: []string{"init failed", "Runtime.ExitError"},
 		},
 		{
 			name: "report timeout without runtimeDone (Managed Instances)", verdict: "lost:platform", lostAt: "platform",

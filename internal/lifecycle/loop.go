@@ -73,11 +73,17 @@ type Loop struct {
 	stepLines *steps.Counter
 	flushes   atomic.Int64 // flushes so far, for exporters that count no deliveries
 
-	mu      sync.Mutex
-	init    invocation.Init
-	waiters map[string]chan struct{} // closed when the record is finished
-	timers  map[string]*time.Timer   // TelemetryWait per record
-	stats   Stats
+	// asked is when the runtime last asked for an event (a /next arrived), unix ns.
+	asked atomic.Int64
+
+	mu   sync.Mutex
+	init invocation.Init
+	// awaitingNext holds streamed records kept open until the runtime asks for its next
+	// event (it lives on) or hangs up (its process died after the stream).
+	awaitingNext map[string]bool
+	waiters      map[string]chan struct{} // closed when the record is finished
+	timers       map[string]*time.Timer   // TelemetryWait per record
+	stats        Stats
 	// flushFailing is true while flushes fail, so failures are logged once per outage;
 	// deliveredAtFailure is the exporter's Delivered count when the outage began.
 	flushFailing       bool
@@ -89,6 +95,9 @@ type Stats struct {
 	Finished, LateEvents int
 	// Dropped counts records evicted because too many were open.
 	Dropped int
+	// Strays counts records for request ids no trusted source opened (step lines or
+	// telemetry for ids the Runtime API never delivered), dropped without an export.
+	Strays int
 	// FlushFailures counts flushes that did not finish within the bound.
 	FlushFailures int
 }
@@ -106,17 +115,14 @@ func New(cfg Config, ext Extensions, exp Exporter, log *slog.Logger) *Loop {
 	}
 	l := &Loop{
 		cfg: cfg, ext: ext, exp: exp, log: log, proxied: cfg.RuntimeObserved,
-		stepLines: steps.NewCounter(log),
-		store:     invocation.NewStore(1024, nil),
-		waiters:   map[string]chan struct{}{},
-		timers:    map[string]*time.Timer{},
-		init:      invocation.Init{Start: cfg.Started, Source: "extension"},
+		stepLines:    steps.NewCounter(log),
+		store:        invocation.NewStore(1024, nil),
+		waiters:      map[string]chan struct{}{},
+		awaitingNext: map[string]bool{},
+		timers:       map[string]*time.Timer{},
+		init:         invocation.Init{Start: cfg.Started, Source: "extension"},
 	}
-	// The first invocation an execution environment sees is its cold start.
-	l.store = invocation.NewStore(1024, func(r *invocation.Record) {
-		r.ColdStart = l.coldTaken.CompareAndSwap(false, true)
-	})
-	l.store.SetMaxOpen(maxOpenRecords, l.evicted)
+	l.store.SetMaxOpen(maxOpenRecords, maxStrayRecords, l.evicted)
 	return l
 }
 
@@ -157,24 +163,61 @@ func (l *Loop) Run(ctx context.Context) error {
 	}
 }
 
-// maxOpenRecords bounds the records open at once: far above the invocations one
-// environment runs at a time, so only ids that never complete are ever evicted.
+// maxOpenRecords bounds the records a trusted source opened (invocation.Record.Anchored):
+// far above the invocations one environment runs at a time, so only ids that never
+// complete are ever evicted.
 const maxOpenRecords = 1024
 
-// evicted handles a record pushed out by newer ones: a stray (telemetry or steps for a
-// request id this environment never ran) is counted and dropped; a real one is exported.
+// maxStrayRecords bounds the records no trusted source opened. Strays evict only each
+// other: a flood of forged step lines or telemetry costs its own observations, never an
+// invocation in flight.
+const maxStrayRecords = 64
+
+// evicted handles a record pushed out by newer ones of its class: a stray is counted and
+// dropped; a real one is exported. Its waiter, if any, is released either way: nothing
+// may wait for a record that is gone.
 func (l *Loop) evicted(r invocation.Record) {
 	l.mu.Lock()
-	l.stats.Dropped++
-	n := l.stats.Dropped
+	ch := l.waiters[r.RequestID]
+	delete(l.waiters, r.RequestID)
+	if t, armed := l.timers[r.RequestID]; armed {
+		t.Stop()
+		delete(l.timers, r.RequestID)
+	}
+	stray := l.stray(&r)
+	if stray {
+		l.stats.Strays++
+	} else {
+		l.stats.Dropped++
+	}
+	n, strays := l.stats.Dropped, l.stats.Strays
 	l.mu.Unlock()
-	if n == 1 || n%1000 == 0 {
+	if ch != nil {
+		close(ch)
+	}
+	switch {
+	case stray && (strays == 1 || strays%1000 == 0):
+		l.log.Warn("step lines or telemetry for request ids the Runtime API never delivered; counted and dropped", "requestId", r.RequestID, "strays_so_far", strays)
+	case !stray && (n == 1 || n%1000 == 0):
 		l.log.Warn("too many open records; the oldest are closed early", "requestId", r.RequestID, "evicted_so_far", n)
 	}
-	if r.Request == nil && r.Invoke == nil && r.Response == nil {
-		return
+	if !stray {
+		l.exp.Export(r)
 	}
-	l.exp.Export(r)
+}
+
+// stray reports whether a record holds nothing a trusted source gave: no INVOKE, no event
+// through the proxy and, while the proxy is in the path (so it would have seen the event),
+// only step lines, telemetry or rejected responses. Without the proxy, telemetry is all
+// there is, so a telemetry record is real. A stray is counted, never exported.
+func (l *Loop) stray(r *invocation.Record) bool {
+	if r.Anchored() {
+		return false
+	}
+	if !r.Observed.RuntimeAPI && !l.proxied() {
+		return r.Platform.Start == nil && r.Platform.RuntimeDone == nil && r.Platform.Report == nil
+	}
+	return true
 }
 
 // sweepInterval is how often records that can no longer complete are closed.
@@ -318,7 +361,7 @@ func (l *Loop) shutdown(deadline time.Time) {
 	}
 	st := l.Stats()
 	l.log.Info("stopped", "finished", st.Finished, "late_events", st.LateEvents,
-		"evicted", st.Dropped, "failed_flushes", st.FlushFailures, "spans_dropped", l.droppedSpans())
+		"evicted", st.Dropped, "strays", st.Strays, "failed_flushes", st.FlushFailures, "spans_dropped", l.droppedSpans())
 }
 
 // waiter returns a channel closed when the record id is finished.
@@ -341,6 +384,11 @@ func (l *Loop) update(id string, at time.Time, f func(*invocation.Record)) bool 
 		f(r)
 		r.Observed.RuntimeAPI = r.Observed.RuntimeAPI || l.proxied()
 		r.Observed.Telemetry = r.Observed.Telemetry || l.telemetry.Load()
+		// The first real invocation an execution environment sees is its cold start; a
+		// stray arriving first must not claim it.
+		if !r.ColdStart && !l.stray(r) {
+			r.ColdStart = l.coldTaken.CompareAndSwap(false, true)
+		}
 		ready = l.ready(r)
 	})
 	if ok && ready {
@@ -364,8 +412,35 @@ func (l *Loop) ready(r *invocation.Record) bool {
 			l.arm(r.RequestID, l.cfg.LateWriteWait, "late-write window closed")
 			return false
 		}
+		if l.awaitNext(r) {
+			return false
+		}
 	}
 	return proxy && platform
+}
+
+// nextWait bounds how long a streamed record waits for the runtime's next /next. A live
+// runtime asks within milliseconds; the bound only runs out for one still busy after its
+// stream, and then the record closes as it is.
+const nextWait = time.Second
+
+// awaitNext reports whether a record must stay open until the runtime shows it lives on:
+// a complete stream seen through the proxy, whose runtime has not asked for its next
+// event since. Its process may die right after (a Go handler panicking after its stream),
+// and then the caller gets an error although the Runtime API took every byte.
+func (l *Loop) awaitNext(r *invocation.Record) bool {
+	p := r.Response
+	if !r.Observed.RuntimeAPI || p.Mode != invocation.ModeStreaming || p.Cut != "" || p.ErrorType != "" || p.RuntimeGone {
+		return false
+	}
+	if l.asked.Load() >= p.End.UnixNano() {
+		return false
+	}
+	l.mu.Lock()
+	l.awaitingNext[r.RequestID] = true
+	l.mu.Unlock()
+	l.arm(r.RequestID, nextWait, "the runtime did not ask for its next event within the bound")
+	return true
 }
 
 // lateWindow reports whether a record should stay open a little after its response: the
@@ -404,7 +479,12 @@ func (l *Loop) finish(id, why string) {
 	}
 	ch := l.waiters[id]
 	delete(l.waiters, id)
-	if ok {
+	delete(l.awaitingNext, id)
+	stray := ok && l.stray(&r)
+	switch {
+	case stray:
+		l.stats.Strays++
+	case ok:
 		l.stats.Finished++
 		if r.ColdStart {
 			in := l.init
@@ -412,7 +492,7 @@ func (l *Loop) finish(id, why string) {
 		}
 	}
 	l.mu.Unlock()
-	if ok {
+	if ok && !stray {
 		if why != "" {
 			l.log.Debug("record closed before it was complete", "requestId", id, "why", why)
 		}

@@ -55,6 +55,7 @@ func (l *Loop) Response(p runtimeproxy.Response) {
 		l.mu.Lock()
 		l.init.Status, l.init.ErrorType = "error", resp.ErrorType
 		l.mu.Unlock()
+		l.initFailed(resp)
 		return
 	case p.Kind == runtimeproxy.KindError:
 		resp.Mode, resp.ErrorType = invocation.ModeError, p.Header.Get("Lambda-Runtime-Function-Error-Type")
@@ -78,6 +79,12 @@ func (l *Loop) Response(p runtimeproxy.Response) {
 		cancel()
 	}
 	l.update(p.RequestID, p.Start, func(r *invocation.Record) {
+		if r.Response != nil && accepted(r.Response.Upstream) && !accepted(resp.Upstream) {
+			// A second result the Runtime API refused (a double /response, or one posted
+			// by another process for this id) changes nothing the caller got.
+			r.Refused++
+			return
+		}
 		if resp.Mode == invocation.ModeBuffered {
 			trigger := invocation.TriggerDirect
 			if r.Request != nil {
@@ -95,8 +102,78 @@ func (l *Loop) Response(p runtimeproxy.Response) {
 	})
 }
 
+// accepted reports whether the Runtime API took a result: a 2xx answer, or none yet known.
+func accepted(status int) bool { return status == 0 || status >= 200 && status < 300 }
+
+// initFailed gives a failed init its summary: the open invocations still waiting for a
+// result failed with it; with none open, the init gets a record of its own.
+func (l *Loop) initFailed(resp *invocation.Response) {
+	ids := l.store.Open(func(r *invocation.Record) bool { return r.Anchored() && r.Response == nil })
+	for _, id := range ids {
+		l.update(id, resp.Start, func(r *invocation.Record) {
+			cp := *resp
+			r.Response = &cp
+		})
+	}
+	if len(ids) > 0 {
+		return
+	}
+	l.mu.Lock()
+	in := l.init
+	l.mu.Unlock()
+	l.exp.Export(invocation.Record{Started: resp.Start, ColdStart: true, Init: &in, Response: resp,
+		Observed: invocation.Observed{RuntimeAPI: true, Telemetry: l.telemetry.Load()}})
+}
+
 // stepSyncBound bounds the wait for step lines in flight when a response arrives.
 const stepSyncBound = 5 * time.Millisecond
+
+// Asked implements runtimeproxy.Liveness: the runtime asked for its next event, so the
+// streams waiting for that proof of life are done.
+func (l *Loop) Asked(at time.Time) {
+	l.asked.Store(at.UnixNano())
+	l.mu.Lock()
+	var ids []string
+	for id := range l.awaitingNext {
+		ids = append(ids, id)
+	}
+	clear(l.awaitingNext)
+	l.mu.Unlock()
+	for _, id := range ids {
+		l.finish(id, "")
+	}
+}
+
+// hangUpGrace is how long after a hang-up the runtime may still ask for its next event on
+// another connection (a client that closes each connection after its request) before its
+// process is taken for gone.
+const hangUpGrace = 200 * time.Millisecond
+
+// HungUp implements runtimeproxy.Liveness: the runtime closed the connection that carried
+// its result for id without asking for its next event. Unless it asks within hangUpGrace,
+// its process ended.
+func (l *Loop) HungUp(id string, at time.Time) {
+	l.mu.Lock()
+	waiting := l.awaitingNext[id]
+	l.mu.Unlock()
+	if !waiting {
+		return
+	}
+	time.AfterFunc(hangUpGrace, func() {
+		l.mu.Lock()
+		waiting := l.awaitingNext[id]
+		delete(l.awaitingNext, id)
+		l.mu.Unlock()
+		if !waiting {
+			return // it asked: alive
+		}
+		l.update(id, at, func(r *invocation.Record) {
+			if r.Response != nil {
+				r.Response.RuntimeGone = true
+			}
+		})
+	})
+}
 
 // Step handles a step line, from the datagram listener or the function's log.
 func (l *Loop) Step(s steps.Step) {

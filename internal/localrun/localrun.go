@@ -382,6 +382,9 @@ type Function struct {
 	// Lambda's nodejs22.x and nodejs24.x do); empty runs the machine's Node with
 	// aws-lambda-ric 3.x.
 	Node string
+	// NoFile, when set, is the descriptor limit (ulimit -n) of the emulator and everything
+	// it starts, as Lambda's 1,024.
+	NoFile int
 }
 
 // Lambda is a running emulator with bodytrace and a function.
@@ -442,6 +445,7 @@ mount --bind "$E2E_TASK" /var/task
 if [ -n "$E2E_NODE_DIR" ]; then mkdir -p /var/lang /var/runtime; mount --bind "$E2E_NODE_DIR" /var/lang; mount --bind "$E2E_NODE_RIC" /var/runtime; fi
 if [ -n "$E2E_NODE_MODULES" ]; then mount --bind "$E2E_NODE_MODULES" /var/task/node_modules; fi
 cd /var/task
+if [ -n "$E2E_NOFILE" ]; then ulimit -n "$E2E_NOFILE"; fi
 exec "$E2E_RIE" --runtime-interface-emulator-address "127.0.0.1:$E2E_INVOKE_PORT" --runtime-api-address "127.0.0.1:$E2E_API_PORT" "$@"
 `
 
@@ -513,7 +517,7 @@ func launch(task string, tools Tools, art Artifacts, fn Function, env []string) 
 	}
 	cmd.Env = append(os.Environ(),
 		"E2E_EXT="+extPath, "E2E_WRAPPER="+art.Wrapper, "E2E_RIC="+tools.RIC, "E2E_TASK="+task, "E2E_RIE="+tools.RIE,
-		"E2E_NODE_HELPER="+art.NodeHelper, "E2E_NODE_MODULES="+fn.NodeModules,
+		"E2E_NODE_HELPER="+art.NodeHelper, "E2E_NODE_MODULES="+fn.NodeModules, "E2E_NOFILE="+nofile(fn.NoFile),
 		"E2E_NODE_DIR="+node.Dir, "E2E_NODE_RIC="+node.RIC,
 		"E2E_INVOKE_PORT="+strconv.Itoa(invokePort), "E2E_API_PORT="+strconv.Itoa(apiPort),
 		"_HANDLER="+fn.Handler,
@@ -554,6 +558,13 @@ func launch(task string, tools Tools, art Artifacts, fn Function, env []string) 
 		time.Sleep(20 * time.Millisecond)
 	}
 	return l, nil
+}
+
+func nofile(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
 }
 
 // Stop sends SIGTERM (the emulator sends SHUTDOWN to extensions), waits, and removes the

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Async returns an Observer that hands each observation to obs on one goroutine of its
@@ -39,6 +40,20 @@ func (a *AsyncObserver) Next(n Next) { a.queue(func() { a.obs.Next(n) }) }
 
 // Response queues the observation.
 func (a *AsyncObserver) Response(r Response) { a.queue(func() { a.obs.Response(r) }) }
+
+// Asked queues the liveness observation when the observer takes it (see Liveness).
+func (a *AsyncObserver) Asked(at time.Time) {
+	if lv, ok := a.obs.(Liveness); ok {
+		a.queue(func() { lv.Asked(at) })
+	}
+}
+
+// HungUp queues the liveness observation when the observer takes it (see Liveness).
+func (a *AsyncObserver) HungUp(requestID string, at time.Time) {
+	if lv, ok := a.obs.(Liveness); ok {
+		a.queue(func() { lv.HungUp(requestID, at) })
+	}
+}
 
 // Dropped counts observations dropped because the queue was full.
 func (a *AsyncObserver) Dropped() uint64 { return a.dropped.Load() }

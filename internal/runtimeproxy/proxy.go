@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/bodytrace/bodytrace/internal/ready"
 )
 
 // Default capture sizes, used when the Config leaves them zero.
@@ -55,6 +57,9 @@ type Config struct {
 	// Logger receives forwarding failures and recovered observer panics;
 	// nil means slog.Default().
 	Logger *slog.Logger
+	// Nonce, when set, is answered to GET ready.NoncePath, so the exec wrapper and the Go
+	// steps package can tell this proxy from another program on the port.
+	Nonce string
 }
 
 // Stats are running totals of what passed through a Proxy.
@@ -73,6 +78,7 @@ type Proxy struct {
 	headLimit    int
 	obs          Observer
 	scan         func(r *http.Request) io.Writer
+	nonce        string
 	log          *slog.Logger
 	transport    *http.Transport
 	rp           *httputil.ReverseProxy
@@ -81,6 +87,7 @@ type Proxy struct {
 	nexts, responses, errs, bytes atomic.Uint64
 
 	mu         sync.Mutex
+	lastResult map[net.Conn]resultConn // connections whose last exchange was a result
 	recent     [recentNexts]string
 	recentPos  int
 	recentSeen map[string]struct{}
@@ -94,6 +101,7 @@ func New(cfg Config, obs Observer) *Proxy {
 		headLimit:    limitOr(cfg.HeadLimit, DefaultHeadLimit),
 		obs:          obs,
 		scan:         cfg.Scan,
+		nonce:        cfg.Nonce,
 		log:          cfg.Logger,
 		recentSeen:   make(map[string]struct{}, recentNexts),
 	}
@@ -196,6 +204,10 @@ type exchangeKey struct{}
 
 // ServeHTTP forwards one request to the Runtime API and its answer back.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p.nonce != "" && r.Method == http.MethodGet && r.URL.Path == ready.NoncePath {
+		_, _ = io.WriteString(w, p.nonce)
+		return
+	}
 	ex := &exchange{route: parseRoute(r.Method, r.URL.Path), start: time.Now()}
 	in := r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex))
 	if ex.route.kind != "" && ex.route.kind != kindNext && r.ContentLength != 0 {
@@ -210,6 +222,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if ex.route.kind == kindNext {
 		p.nexts.Add(1)
+		p.forgetConn(r)
+		if lv, ok := p.obs.(Liveness); ok {
+			p.call("", func() { lv.Asked(ex.start) })
+		}
 	}
 	ew := &exactWriter{ResponseWriter: w, ex: ex}
 	if ex.route.kind == "" {
@@ -225,6 +241,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			rec = recover()
 		}
 		p.observe(ex, ew, r, rec != nil)
+		if ex.route.kind == KindResponse || ex.route.kind == KindError {
+			p.noteResult(r, ex.route.requestID)
+		}
 		if rec != nil {
 			panic(rec)
 		}
@@ -245,6 +264,10 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 			pr.Out.Header[k] = v
 		}
 	}
+	// Expect: 100-continue is answered once, by this server, when the body is first read;
+	// forwarded too, the Runtime API's own 100 Continue would reach the runtime as a second
+	// one, and a strict client cuts its request on it.
+	pr.Out.Header.Del("Expect")
 	// Share, not clone, the trailer map: its values arrive only at body EOF.
 	pr.Out.Trailer = pr.In.Trailer
 }

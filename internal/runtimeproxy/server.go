@@ -7,12 +7,30 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"time"
+
+	"github.com/bodytrace/bodytrace/internal/connbudget"
+)
+
+// Bounds on what connections to the proxy may hold. Lambda gives the extension 1,024
+// descriptors: the budget leaves room for the upstream, telemetry and export sockets, so
+// idle connections from anyone in the sandbox cannot make accept fail for the runtime.
+const (
+	// MaxConns is the proxy's connection budget; past it the oldest idle ones are closed.
+	MaxConns = 512
+	// ReadHeaderTimeout bounds a request's headers (a runtime sends them at once), and so
+	// a connection that never sends any.
+	ReadHeaderTimeout = 10 * time.Second
+	// IdleTimeout closes a keep-alive connection idle between requests. Long: a runtime's
+	// pooled connection sits idle while the sandbox is frozen, and closing it under a
+	// thawing runtime could cut its next request.
+	IdleTimeout = 15 * time.Minute
 )
 
 // Server serves a Proxy on a bound listener.
 type Server struct {
 	proxy *Proxy
-	ln    net.Listener
+	ln    *connbudget.Listener
 	srv   *http.Server
 	done  chan struct{}
 }
@@ -31,25 +49,38 @@ func Listen(addr string, p *Proxy) (*Server, error) {
 // Serve serves p on ln, bound earlier, in a goroutine until Close. Connections made
 // between the bind and this call wait in the listen backlog.
 func Serve(ln net.Listener, p *Proxy) *Server {
+	budget := connbudget.New(ln, MaxConns)
 	s := &Server{
 		proxy: p,
-		ln:    ln,
-		// No read or idle timeouts: /next is a long poll, streams can last
-		// the whole invocation, and the sandbox freezes between invocations.
+		ln:    budget,
+		// No read or write timeout: /next is a long poll, streams can last the whole
+		// invocation, and the sandbox freezes between invocations. Headers and idle
+		// connections are bounded, and so is their number.
 		srv: &http.Server{
-			Handler:  p,
-			ErrorLog: slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
+			Handler:           p,
+			ReadHeaderTimeout: ReadHeaderTimeout,
+			IdleTimeout:       IdleTimeout,
+			ConnState: func(c net.Conn, st http.ConnState) {
+				budget.ConnState(c, st)
+				p.connState(c, st)
+			},
+			ConnContext: connContext,
+			ErrorLog:    slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
 		},
 		done: make(chan struct{}),
 	}
 	go func() {
 		defer close(s.done)
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.srv.Serve(budget); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			p.log.Error("runtime api proxy: serve failed", "addr", ln.Addr().String(), "error", err.Error())
 		}
 	}()
 	return s
 }
+
+// Conns returns how many connections the proxy holds open now, and how many idle ones it
+// closed to stay within MaxConns.
+func (s *Server) Conns() (open int, evicted uint64) { return s.ln.Open(), s.ln.Evicted() }
 
 // Addr returns the bound host:port, the value for AWS_LAMBDA_RUNTIME_API.
 func (s *Server) Addr() string { return s.ln.Addr().String() }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bodytrace/bodytrace/internal/connbudget"
 	"github.com/bodytrace/bodytrace/internal/lograte"
 	"io"
 	"log/slog"
@@ -40,6 +41,9 @@ type Stats struct {
 	Oversized uint64 // bodies over MaxBatchBytes, refused with 413
 	Dropped   uint64 // batches answered but dropped because the handler was that far behind
 }
+
+// maxConns is the telemetry listener's connection budget: Lambda delivers on one or two.
+const maxConns = 64
 
 // Listener is the HTTP server Lambda POSTs telemetry batches to.
 type Listener struct {
@@ -81,6 +85,10 @@ func Listen(addr string, h Handler, logger *slog.Logger) (*Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen for telemetry on %s: %w", addr, err)
 	}
+	// Anyone in the sandbox can connect: bound the connections held open (the proxy keeps
+	// most of the descriptor budget) and how long an idle one may stay.
+	budget := connbudget.New(ln, maxConns)
+	ln = budget
 	l := &Listener{ln: ln, handler: h, logger: logger, served: make(chan struct{}),
 		queue: make(chan queued, queuedBatches), handled: make(chan struct{})}
 	go func() {
@@ -96,6 +104,8 @@ func Listen(addr string, h Handler, logger *slog.Logger) (*Listener, error) {
 	l.srv = &http.Server{
 		Handler:           http.HandlerFunc(l.serve),
 		ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout:       time.Minute,
+		ConnState:         budget.ConnState,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	go func() {

@@ -6,7 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +19,7 @@ import (
 	"time"
 
 	"github.com/bodytrace/bodytrace/internal/localrun"
+	"github.com/bodytrace/bodytrace/internal/ready"
 )
 
 // layerSize is one built layer zip and its extension binary.
@@ -136,8 +139,9 @@ type startup struct {
 	// TopInits are the slowest package initialisers of one run.
 	TopInits []string
 	// Wrapper is bodytrace-wrapper running /bin/true with the extension's ready file in
-	// place (as in Lambda: the extension writes it before /register), Probe the same with
-	// no ready file (the wrapper then connects to the proxy to find it), and Bare is
+	// place (as in Lambda: the extension writes it before /register; the wrapper checks the
+	// process and asks the proxy for its nonce), Probe the same with no ready file (the
+	// wrapper leaves the runtime alone), and Bare is
 	// /bin/true alone, ms.
 	Wrapper, Probe, Bare sample
 	// Lookup is resolving sandbox.localdomain here (the telemetry listener's address), ms.
@@ -191,35 +195,49 @@ func startupParts(art localrun.Artifacts, root string) (*startup, error) {
 		}
 	}
 
+	// A stand-in for the extension as the wrapper proves it: a live process named bodytrace
+	// (a copy of sleep), a proxy echoing the nonce, and the ready file naming both.
+	tmp, err := os.MkdirTemp("", "bench-wrapper-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	nonce := ready.NewNonce()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	defer ln.Close()
 	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
+		_ = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, nonce) }))
 	}()
 	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	truePath, err := exec.LookPath("true")
 	if err != nil {
 		return nil, err
 	}
-	// The ready file names a live process: this one.
-	tmp, err := os.MkdirTemp("", "bench-wrapper-")
+	sleepPath, err := exec.LookPath("sleep")
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(tmp)
-	if err := os.MkdirAll(filepath.Join(tmp, "ready", "bodytrace"), 0o755); err != nil {
+	sleepBin, err := os.ReadFile(sleepPath)
+	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(tmp, "ready", "bodytrace", "proxy-"+port), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+	fake := filepath.Join(tmp, ready.ProcessName)
+	if err := os.WriteFile(fake, sleepBin, 0o755); err != nil {
+		return nil, err
+	}
+	ext := exec.Command(fake, "600")
+	if err := ext.Start(); err != nil {
+		return nil, err
+	}
+	defer func() { _ = ext.Process.Kill(); _ = ext.Wait() }()
+	readyPath, err := ready.Path(filepath.Join(tmp, "ready"), "127.0.0.1:"+port)
+	if err != nil {
+		return nil, err
+	}
+	if err := ready.Write(readyPath, ready.File{Pid: ext.Process.Pid, Addr: ln.Addr().String(), Nonce: nonce}); err != nil {
 		return nil, err
 	}
 	wrapper := func(tmpdir string) (float64, error) {

@@ -203,7 +203,7 @@ func (r *report) markdown() string {
 			p("")
 			p("- process start → `main` (Go runtime and package initialisers, `GODEBUG=inittrace=1`): %s ms; slowest initialisers of one run: %s.", s.ExecToMain.medRange(), strings.Join(s.TopInits, ", "))
 			p("- so exec → `/register` done ≈ %s ms (that + the median main → /register done of the Node.js runs).", fmtMs(s.ExecToMain.median()+r.cold("node", "B", func(c coldRun) float64 { return c.InitMs }).median()))
-			p("- `bodytrace-wrapper` (bash: ready file, environment, exec) running `/bin/true`: %s ms, against `/bin/true` alone: %s ms; the wrapper adds %s ms to every Node.js cold start. Without the extension's ready file it probes the proxy by connecting (a fork of `timeout` and bash): %s ms.", s.Wrapper.medRange(), s.Bare.medRange(), fmtMs(s.Wrapper.median()-s.Bare.median()), s.Probe.medRange())
+			p("- `bodytrace-wrapper` (bash: ready file, environment, exec) running `/bin/true`: %s ms, against `/bin/true` alone: %s ms; the wrapper adds %s ms to every Node.js cold start. Without the extension's ready file it leaves the runtime alone: %s ms.", s.Wrapper.medRange(), s.Bare.medRange(), fmtMs(s.Wrapper.median()-s.Bare.median()), s.Probe.medRange())
 			p("- resolving `sandbox.localdomain` on this machine (the telemetry listener's address, looked up between /register and the first /next): %s ms.", s.Lookup.medRange())
 			p("")
 		}
