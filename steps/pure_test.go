@@ -61,6 +61,7 @@ func TestPureJSON(t *testing.T) {
 		Bytes []byte          `json:"bytes"`
 		inner counter         // unexported: never encoded
 	}
+	_ = plain{}.inner
 	for _, v := range []any{nil, 1, "s", plain{Big: big.NewInt(1)}, map[string]any{"a": []any{1.5, true, nil}}, &plain{}} {
 		if !pureJSON(v) {
 			t.Errorf("pureJSON(%#v) = false, want true (no code of the function's own runs)", v)

@@ -40,14 +40,12 @@ func TestBudgetClosesIdleBeforeActive(t *testing.T) {
 	}
 	waitFor(t, func() bool { return budget.Open() == 1 })
 	time.Sleep(20 * time.Millisecond) // the request is read: the connection is active
-	var idle []net.Conn
 	for range 10 {
 		c, err := net.Dial("tcp", ln.Addr().String())
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		idle = append(idle, c)
 	}
 	waitFor(t, func() bool { return budget.Evicted() >= 8 })
 	if n := budget.Open(); n > 3 {
