@@ -41,6 +41,51 @@ function fromStack(stack) {
   return undefined;
 }
 
+// frames returns the files of a stack's frames, innermost first, each classified: "helper"
+// (bodytrace's own), "internal" (node:), "runtime" (the runtime client), "package" (under
+// node_modules, with pkg set) or "code" (the function's own files).
+function frames(stack) {
+  const out = [];
+  if (typeof stack !== 'string') return out;
+  for (const line of stack.split('\n').slice(1)) {
+    if (!line.startsWith('    at ')) continue;
+    const m = /\(?((?:file:\/\/)?\/[^():]+|node:[^():]+):\d+:\d+\)?\s*$/.exec(line);
+    if (!m) continue;
+    const file = m[1].replace(/^file:\/\//, '');
+    let kind = 'code';
+    let pkg;
+    if (file.startsWith('node:')) kind = 'internal';
+    else if (file.startsWith(HELPER_DIR + path.sep)) kind = 'helper';
+    else if (file.startsWith('/var/runtime/') || file.includes('/aws-lambda-ric/') || file.startsWith('/opt/ric/')) kind = 'runtime';
+    else if ((pkg = pkgOf(file)) !== undefined) kind = 'package';
+    out.push({ file, kind, pkg });
+  }
+  return out;
+}
+
+// wrapperOnStack names the npm package (scoped ones as @scope/name) that an error's stack
+// runs through outside the function's own code: a package frame below (outer to) the first
+// frame of the function's own files, that is, a wrapper that called into the function.
+// undefined when there is none.
+function wrapperOnStack(stack) {
+  const fs = frames(stack);
+  const first = fs.findIndex((f) => f.kind === 'code');
+  if (first < 0) return undefined;
+  const w = fs.slice(first + 1).find((f) => f.kind === 'package');
+  return w && w.pkg;
+}
+
+// callerPackage names the npm package that called the code capturing stack, past
+// bodytrace's own frames: the wrapper that called a handler. undefined when the caller is
+// the function's own code or the runtime client.
+function callerPackage(stack) {
+  for (const f of frames(stack)) {
+    if (f.kind === 'helper' || f.kind === 'internal') continue;
+    return f.kind === 'package' ? f.pkg : undefined;
+  }
+  return undefined;
+}
+
 // loadedSentry lists the @sentry packages in require.cache.
 function loadedSentry() {
   const found = new Set();
@@ -49,7 +94,9 @@ function loadedSentry() {
       const pkg = pkgOf(file);
       if (pkg && pkg.startsWith('@sentry/')) found.add(pkg);
     }
-  } catch (_) { /* no evidence */ }
+  } catch (e) {
+    require('./failures.cjs').failed('culprit.loadedSentry', e);
+  }
   return [...found];
 }
 
@@ -61,7 +108,8 @@ function replaced(obj, method, ours) {
     const fn = obj[method];
     if (typeof fn !== 'function' || ours.has(fn)) return undefined;
     return fn;
-  } catch (_) {
+  } catch (e) {
+    require('./failures.cjs').failed('culprit.replaced', e);
     return undefined;
   }
 }
@@ -88,4 +136,4 @@ function forWrite(obj, stack, ours) {
   return { who: 'unknown', note: notes.length ? notes.join('; ') : undefined };
 }
 
-module.exports = { forWrite, fromStack, loadedSentry, pkgOf };
+module.exports = { forWrite, fromStack, loadedSentry, pkgOf, wrapperOnStack, callerPackage };

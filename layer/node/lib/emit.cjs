@@ -28,7 +28,8 @@ function sent() {
 function flush(boundMs) {
   try {
     if (pending <= 0 || !transport || !transport.unsent()) return undefined;
-  } catch (_) {
+  } catch (e) {
+    require('./failures.cjs').failed('emit.flush', e);
     return undefined;
   }
   return new Promise((resolve) => {
@@ -91,7 +92,9 @@ function pickTransport() {
   if (m) {
     try {
       return udp(m[1], Number(m[2]));
-    } catch (_) { /* fall back to stdout */ }
+    } catch (e) {
+      require('./failures.cjs').failed('emit.udp', e); // falls back to stdout
+    }
   }
   return stdout;
 }
@@ -101,7 +104,9 @@ function pickTransport() {
 function prepare() {
   try {
     if (!transport) transport = pickTransport();
-  } catch (_) { /* emit tries again */ }
+  } catch (e) {
+    require('./failures.cjs').failed('emit.prepare', e); // emit tries again
+  }
 }
 
 // emit sends one step; it never throws.
@@ -109,7 +114,9 @@ function emit(step) {
   try {
     if (!transport) transport = pickTransport();
     transport.send(line(step));
-  } catch (_) { /* never break the function */ }
+  } catch (e) {
+    require('./failures.cjs').failed('emit', e);
+  }
 }
 
 module.exports = { emit, flush, prepare, line, MARKER, _reset: () => { transport = undefined; pending = 0; waiters = []; } };

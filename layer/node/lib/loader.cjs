@@ -1,10 +1,12 @@
 'use strict';
 // Finds the handler the runtime client loads (named by _HANDLER) and replaces the export
 // with a reporter, and wraps Sentry's wrapHandler so the user's function inside it is
-// reported too. Both hook CommonJS loading (Module._load): the runtime client loads a .js or
-// .cjs handler with require(); an ES module handler (.mjs, "type": "module") is loaded with
-// import() and its namespace cannot be changed, so it is not wrapped (steps come from
-// streams, writes and explicit wrap()/step() only).
+// reported too. A CommonJS handler is caught in CommonJS loading (Module._load), whether the
+// runtime client require()s it (aws-lambda-ric 3.x) or import()s it (4.x: Node loads it
+// through Module._load too). An ES module handler (.mjs, "type": "module", OpenNext's
+// index.mjs) cannot have its namespace changed: with Node's in-thread module hooks
+// (module.registerHooks, Node 22.15+ and 24) the runtime client's import of it resolves to a
+// small module that re-exports it with the handler's export wrapped (esm.cjs).
 //
 // With bodytrace.cjs, this file is all the preload loads (install, below); the reporting
 // code loads through reporting() when the runtime client defines awslambda or requires the
@@ -12,6 +14,7 @@
 
 const Module = require('node:module');
 const path = require('node:path');
+const { failed } = require('./failures.cjs');
 
 let core; // what reporting() loaded
 
@@ -20,7 +23,7 @@ let core; // what reporting() loaded
 function reporting() {
   if (core) return core;
   core = { ...require('./invocation.cjs'), streams: require('./streams.cjs'), measure: require('./measure.cjs') };
-  try { require('./writes.cjs').install(); } catch (_) { /* writes are simply not observed */ }
+  try { require('./writes.cjs').install(); } catch (e) { failed('writes.install', e); }
   // Open the step transport now, during init: its socket connects while the runtime client
   // waits for its first event, instead of holding the first invocation's result.
   require('./emit.cjs').prepare();
@@ -91,7 +94,7 @@ function wrapExport(exp, props) {
   const fn = holder[key];
   if (typeof fn !== 'function' || exportWrappers.has(fn)) return undefined;
   const w = exportWrapper(fn);
-  try { holder[key] = w; } catch (_) { /* read-only: shadow it below */ }
+  try { holder[key] = w; } catch (_) { /* read-only: shadowed below, not a failure */ }
   if (holder[key] === w) return undefined;
   if (holder !== exp) return undefined; // a nested read-only export: leave it alone
   return Object.create(exp, { [key]: { value: w, enumerable: true, writable: true, configurable: true } });
@@ -110,12 +113,15 @@ function patchSentry(exp) {
       if (typeof handler === 'function' && !isReporter(handler)) {
         args[0] = reporter('handler', handler, { onCall: (inv, a) => streams.hooks(inv, a, handler) });
       }
-    } catch (_) { args[0] = handler; }
+    } catch (e) {
+      failed('sentry.wrapHandler', e);
+      args[0] = handler;
+    }
     const out = wrapHandler.apply(this, args);
-    try { if (typeof out === 'function') sentryWrappers.add(out); } catch (_) { /* ignore */ }
+    try { if (typeof out === 'function') sentryWrappers.add(out); } catch (e) { failed('sentry.mark', e); }
     return out;
   }, wrapHandler);
-  try { exp.wrapHandler = patched; } catch (_) { /* read-only export: not observed */ }
+  try { exp.wrapHandler = patched; } catch (e) { failed('sentry.patch', e); }
 }
 
 function fromRuntimeClient(parent) {
@@ -123,22 +129,28 @@ function fromRuntimeClient(parent) {
   return typeof f === 'string' && (f.includes('/aws-lambda-ric/') || f.startsWith('/var/runtime/'));
 }
 
-// hookGlobal patches awslambda as soon as the runtime client sets it (it assigns
-// globalThis.awslambda just before requiring the handler module).
+// hookGlobal patches awslambda as soon as the runtime client sets it. aws-lambda-ric 3.x
+// assigns it once, just before loading the handler; 4.x assigns {} first (its bundled
+// @aws/lambda-invoke-store), then replaces it with a copy holding streamifyResponse. So the
+// accessor stays until a value with streamifyResponse arrives, then gives way to a plain
+// property, as if it had never been there.
 function hookGlobal() {
   const existing = Object.getOwnPropertyDescriptor(globalThis, 'awslambda');
-  if (existing) {
+  if (existing && existing.value && typeof existing.value.streamifyResponse === 'function') {
     reporting().streams.patchAwslambda(globalThis.awslambda);
     return;
   }
+  if (existing && !existing.configurable) return;
+  let held = existing ? existing.value : undefined;
   Object.defineProperty(globalThis, 'awslambda', {
     configurable: true,
-    enumerable: false,
-    get() { return undefined; },
+    enumerable: existing ? existing.enumerable : true,
+    get() { return held; },
     set(value) {
-      // Back to a plain property, as if this hook had never been there.
+      held = value;
+      if (!value || typeof value !== 'object' || typeof value.streamifyResponse !== 'function') return;
       Object.defineProperty(globalThis, 'awslambda', { value, writable: true, enumerable: true, configurable: true });
-      try { reporting().streams.patchAwslambda(value); } catch (_) { /* the runtime keeps the original */ }
+      try { reporting().streams.patchAwslambda(value); } catch (e) { failed('awslambda', e); }
     },
   });
 }
@@ -160,7 +172,7 @@ function hookLoad() {
         // Writes are patched before the handler's code runs, as when the preload did it.
         if (isHandler) reporting();
       }
-    } catch (_) { /* not observed */ }
+    } catch (e) { failed('load.match', e); }
     const exp = load.apply(this, arguments);
     try {
       if (SENTRY_PACKAGES.has(request)) patchSentry(exp);
@@ -169,9 +181,22 @@ function hookLoad() {
         const shadow = wrapExport(exp, spec.props);
         if (shadow) return shadow;
       }
-    } catch (_) { /* the runtime gets the module as it is */ }
+    } catch (e) { failed('load.wrap', e); } // the runtime gets the module as it is
     return exp;
   };
+}
+
+// hookESM registers the module hooks that wrap an ES module handler's export (esm.cjs).
+function hookESM() {
+  const spec = parseHandler(process.env._HANDLER || process.argv[2], [...new Set([process.cwd(), process.env.LAMBDA_TASK_ROOT].filter(Boolean))]);
+  if (spec) require('./esm.cjs').register(spec, (fn) => {
+    try {
+      return exportWrappers.has(fn) ? fn : exportWrapper(fn);
+    } catch (e) {
+      failed('esm.wrap', e);
+      return fn;
+    }
+  });
 }
 
 let installed = false;
@@ -180,8 +205,8 @@ let installed = false;
 function install() {
   if (installed) return;
   installed = true;
-  for (const hook of [hookLoad, hookGlobal]) {
-    try { hook(); } catch (_) { /* that part is simply not observed */ }
+  for (const hook of [hookLoad, hookGlobal, hookESM]) {
+    try { hook(); } catch (e) { failed('install.' + hook.name, e); } // that part is simply not observed
   }
 }
 
