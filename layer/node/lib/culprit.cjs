@@ -64,7 +64,7 @@ function frames(stack) {
 }
 
 // wrapperOnStack names the npm package (scoped ones as @scope/name) that an error's stack
-// runs through outside the function's own code: a package frame below (outer to) the first
+// runs through outside the function's own code (a known wrapper by its short name: sentry): a package frame below (outer to) the first
 // frame of the function's own files, that is, a wrapper that called into the function.
 // undefined when there is none.
 function wrapperOnStack(stack) {
@@ -72,7 +72,7 @@ function wrapperOnStack(stack) {
   const first = fs.findIndex((f) => f.kind === 'code');
   if (first < 0) return undefined;
   const w = fs.slice(first + 1).find((f) => f.kind === 'package');
-  return w && w.pkg;
+  return w && nameOf(w.pkg);
 }
 
 // callerPackage names the npm package that called the code capturing stack, past
@@ -81,7 +81,7 @@ function wrapperOnStack(stack) {
 function callerPackage(stack) {
   for (const f of frames(stack)) {
     if (f.kind === 'helper' || f.kind === 'internal') continue;
-    return f.kind === 'package' ? f.pkg : undefined;
+    return f.kind === 'package' ? nameOf(f.pkg) : undefined;
   }
   return undefined;
 }

@@ -6,7 +6,7 @@
 const { AsyncLocalStorage } = require('node:async_hooks');
 const { emit, flush } = require('./emit.cjs');
 const { failed, takeReport } = require('./failures.cjs');
-const { isPromise } = require('node:util').types;
+const { isPromise, isProxy } = require('node:util').types;
 
 const then = Promise.prototype.then;
 
@@ -113,17 +113,17 @@ function isReporter(fn) {
 }
 
 // EXTRA_FRAMES is how many more frames a stack may hold while a reporter calls the function:
-// room for the reporters' own frames (two each, nested three deep at most), which
+// room for the reporters' own frames, which
 // hideOurFrames removes again, so that an error keeps every frame it has without bodytrace.
-const EXTRA_FRAMES = 8;
+const EXTRA_FRAMES = 10;
 const HELPER_DIR = require('node:path').dirname(__dirname) + '/'; // layer/node/
 
 // window is set while the outermost reporter's synchronous call runs: base is
 // Error.stackTraceLimit as the function set it.
 let window = null;
 
-// callHidden calls fn with EXTRA_FRAMES more allowed on the stack. Error.stackTraceLimit is
-// put back in finally, unless fn changed it itself. It returns the limit to trim stacks to.
+// callHidden calls fn with EXTRA_FRAMES more allowed on the stack. Error.stackTraceLimit
+// is put back in finally, unless fn changed it itself.
 function callHidden(fn, thisArg, args) {
   if (window) return fn.apply(thisArg, args); // an outer reporter made room already
   const base = Error.stackTraceLimit;
@@ -136,6 +136,44 @@ function callHidden(fn, thisArg, args) {
     window = null;
     if (Error.stackTraceLimit === base + EXTRA_FRAMES) Error.stackTraceLimit = base;
   }
+}
+
+// MULTI is Lambda Managed Instances (several invocations at once, AWS_LAMBDA_MAX_CONCURRENCY):
+// there a method swap (methodSwap) lasts only the synchronous call, so that no concurrent
+// invocation finds the function in place of its reporter.
+const MULTI = 'AWS_LAMBDA_MAX_CONCURRENCY' in process.env;
+
+// methodSwap handles a reporter called as a method (the runtime client calls
+// this.handler(event, context)). A stack names the function's frame after that property
+// ("wrapped [as handler]") only if the property holds the function when the stack is
+// written: so the property holds fn while it runs, until its promise settles (one invocation
+// at a time) or its synchronous call returns, and errors are read meanwhile, as they would
+// be without bodytrace. It returns restore(), or undefined.
+function methodSwap(thisArg, wrapper, fn) {
+  const key = methodKey(thisArg, wrapper, fn);
+  if (key === undefined) return undefined;
+  thisArg[key] = fn;
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    try { if (thisArg[key] === fn) thisArg[key] = wrapper; } catch (e) { failed('methodSwap.restore', e); }
+  };
+}
+
+// methodKey returns the own writable property of thisArg that holds wrapper, when fn's
+// name differs from it (else the stack reads the same either way).
+function methodKey(thisArg, wrapper, fn) {
+  try {
+    if (!thisArg || typeof thisArg !== 'object' || isProxy(thisArg)) return undefined;
+    for (const key of Object.keys(thisArg)) {
+      const d = Object.getOwnPropertyDescriptor(thisArg, key);
+      if (d && d.value === wrapper && d.writable) return key === fn.name ? undefined : key;
+    }
+  } catch (e) {
+    failed('methodKey', e);
+  }
+  return undefined;
 }
 
 // hideOurFrames gives an error the function threw the stack it has without bodytrace: the
@@ -199,10 +237,14 @@ function reporter(stage, fn, opts = {}) {
         if (!opts.silent && !(hooks && hooks.reported)) {
           const step = ok ? measure.result(value) : errorStep(value, inv);
           if (hooks && hooks.describe) Object.assign(step, hooks.describe(ok, value));
+          // Not a checkpoint (internal/invocation reads phase "out" only): the proxy counts
+          // what the runtime sent.
           if (!settled) {
             step.phase = 'returned';
             step.kind = 'thenable';
             step.note = 'returned a thenable that is not a Promise: passed to the runtime unobserved';
+          } else if (step.kind === 'unmeasured') {
+            step.phase = 'settled';
           }
           inv.emit({ stage: resolvedStage, phase: step.phase || (ok ? 'out' : 'error'), ...step });
           if (resolvedStage === 'handler') inv.handlerSeen = true;
@@ -231,30 +273,42 @@ function reporter(stage, fn, opts = {}) {
     }
 
     let out;
+    let restore;
+    try {
+      restore = methodSwap(this, wrapper, fn);
+    } catch (e) {
+      failed('reporter.swap', e);
+    }
     try {
       out = callHidden(fn, this, args);
     } catch (err) {
-      hideOurFrames(err);
+      hideOurFrames(err); // reads the stack while the method swap holds
+      if (restore) restore();
       finish(false, err);
       throw err;
     }
     try {
+      if (restore && (MULTI || !isPromise(out))) restore();
       if (isPromise(out)) {
         // Promise.prototype.then, not out.then: a then of the function's own is never run twice.
         if (!opts.flush) {
-          then.call(out, (v) => finish(true, v), (e) => { hideOurFrames(e); finish(false, e); });
+          then.call(out,
+            (v) => { if (restore) restore(); finish(true, v); },
+            (e) => { hideOurFrames(e); if (restore) restore(); finish(false, e); });
           return out;
         }
         // The outermost layer hands its result to the runtime only once the steps it
         // reported have left the process (bounded): same value, same rejection.
         return then.call(out,
           (v) => {
+            if (restore) restore();
             finish(true, v);
             const sending = flush(FLUSH_BOUND_MS);
             return sending ? sending.then(() => v) : v;
           },
           (e) => {
             hideOurFrames(e);
+            if (restore) restore();
             finish(false, e);
             const sending = flush(FLUSH_BOUND_MS);
             if (sending) return sending.then(() => { throw e; });
@@ -264,6 +318,7 @@ function reporter(stage, fn, opts = {}) {
       if (measure.isThenable(out)) finish(true, undefined, false);
       else if (!(typeof args[2] === 'function' && !(hooks && hooks.streaming))) finish(true, out);
     } catch (e) {
+      if (restore) restore();
       failed('reporter.result', e);
     }
     return out;

@@ -112,6 +112,9 @@ let ns;
 for (const ext of ['', '.js', '.mjs', '.cjs']) if (existsSync(base + ext)) { ns = await import(base + ext); break; }
 const handler = ns[handlerName] ?? (ns.default && ns.default[handlerName]);
 const streaming = handler[HANDLER_STREAMING] === 'response';
+// The runtime calls the handler as a method (this.handler(...)): stacks read "fn [as handler]".
+class BufferedInvokeProcessor { constructor(h) { this.handler = h; } }
+const processor = new BufferedInvokeProcessor(handler);
 const ctx = (id) => ({ awsRequestId: id, functionName: 'f', getRemainingTimeInMillis: () => 3000 });
 const formatError = (err) => ({ errorType: err && err.name, errorMessage: err && err.message, trace: err && typeof err.stack === 'string' ? err.stack.split('\\n') : [] });
 function responseStream() {
@@ -135,7 +138,7 @@ function responseStream() {
 }
 globalThis.invoke = async (event, id) => {
   try {
-    const result = await handler(event, ctx(id));
+    const result = await processor.handler(event, ctx(id));
     console.log('result', JSON.stringify(result));
   } catch (err) {
     globalThis.caught = err;
@@ -145,7 +148,7 @@ globalThis.invoke = async (event, id) => {
 globalThis.invokeStream = async (event, id) => {
   const { stream, wire } = responseStream();
   try {
-    const r = handler(event, stream, ctx(id));
+    const r = processor.handler(event, stream, ctx(id));
     if (!r || typeof r.then !== 'function') throw new Error('Streaming does not support non-async handlers.');
     await r;
     console.log('result', JSON.stringify(Buffer.concat(wire).toString('latin1')));

@@ -1,0 +1,159 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bodytrace/bodytrace/internal/localrun"
+)
+
+// esmCase is one invocation of examples/node-esm (fixtures of Node.js semantics, not a
+// framework): the export it runs, the event's case and headers, and the right verdict.
+type esmCase struct {
+	handler, name string
+	headers       map[string]string
+	verdict       string
+	healthy       bool
+	// handlerBytes is the body the helper's "handler" step must report (the helper saw the
+	// export's result or stream); -1: no such check.
+	handlerBytes int
+}
+
+var esmCases = []esmCase{
+	{handler: "handler", name: "json", verdict: "delivered", healthy: true, handlerBytes: 1024},
+	{handler: "handler", name: "thenable", verdict: "delivered", healthy: true, handlerBytes: -1},
+	{handler: "handler", name: "tojson", verdict: "delivered", healthy: true, handlerBytes: -1},
+	{handler: "handler", name: "thrower", verdict: "lost:platform", handlerBytes: -1},
+	{handler: "handler", name: "late", verdict: "lost:late-write:fixture-defer", handlerBytes: 0},
+	{handler: "stream", name: "from", verdict: "delivered", healthy: true, handlerBytes: 1024},
+	// "<p>" + 1024 bytes + "</p>": the prelude the function wrote is not body.
+	{handler: "stream", name: "prelude", verdict: "delivered", healthy: true, handlerBytes: 1031},
+	{handler: "stream", name: "prelude", headers: map[string]string{"if-none-match": `"fixture"`}, verdict: "empty-by-design", healthy: true, handlerBytes: 0},
+	{handler: "stream", name: "thrower", verdict: "lost:streaming", handlerBytes: -1},
+	{handler: "dropped", name: "from", verdict: "lost:middleware:fixture-wrapper", handlerBytes: -1},
+}
+
+// esmEvent is the function URL event for c, asking for 1024 body bytes.
+func esmEvent(t *testing.T, c esmCase) []byte {
+	t.Helper()
+	var ev map[string]any
+	if err := json.Unmarshal(event(t, "function-url.json", map[string]string{"bytes": "1024"}), &ev); err != nil {
+		t.Fatal(err)
+	}
+	ev["case"] = c.name
+	for k, v := range c.headers {
+		ev["headers"].(map[string]any)[k] = v
+	}
+	raw, _ := json.Marshal(ev)
+	return raw
+}
+
+// TestNodeESM runs the ES module fixtures (examples/node-esm/index.mjs) on Lambda's Node.js
+// runtimes (22 and 24, aws-lambda-ric 4.0.2, which import()s every handler) with and without
+// the layer: each caller's result must be byte-identical (the layer changes nothing the
+// function returns, throws or streams), and with the layer each verdict must be right:
+// healthy results, streams whose prelude the function writes itself (as OpenNext does) and a
+// streamed 304 included, and the package that dropped the streaming marker named.
+func TestNodeESM(t *testing.T) {
+	needParts(t)
+	if art.NodeHelper == "" {
+		t.Fatal("layer/node/bodytrace.cjs is missing")
+	}
+	dir := filepath.Join(localrun.Root(), "examples", "node-esm")
+	modules := filepath.Join(dir, "node_modules")
+	for _, major := range localrun.NodeVersions {
+		t.Run("node"+major, func(t *testing.T) {
+			for _, handler := range []string{"handler", "stream", "dropped"} {
+				var cases []esmCase
+				for _, c := range esmCases {
+					if c.handler == handler {
+						cases = append(cases, c)
+					}
+				}
+				// Lambda sets LAMBDA_TASK_ROOT, which aws-lambda-ric 4 requires; the emulator leaves it to us.
+				fn := localrun.Function{Runtime: "node", Handler: "index." + handler, Node: major, Dir: dir, NodeModules: modules, Env: []string{"LAMBDA_TASK_ROOT=/var/task"}}
+				base := fn
+				base.NoExtension = true
+				without := esmResults(t, base, cases)
+				l := StartLambda(t, tools, art, fn, "BODYTRACE_SUMMARY=on")
+				ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+				for i, c := range cases {
+					got, err := l.Invoke(ctx, esmEvent(t, c))
+					if err != nil {
+						t.Fatalf("%s/%s: %v", handler, c.name, err)
+					}
+					if !bytes.Equal(got, without[i]) {
+						t.Errorf("%s/%s: the caller got %q with the layer and %q without", handler, c.name, got, without[i])
+					}
+					sums, err := l.WaitSummaries(ctx, i+1)
+					if err != nil {
+						t.Fatalf("%s/%s: %v", handler, c.name, err)
+					}
+					s := sums[i]
+					verdict, _ := s["verdict"].(string)
+					reason, _ := s["reason"].(string)
+					recordAccuracy(t, accuracyRow{
+						Stack: "bodytrace fixture (ES module, Node.js semantics)", Versions: "aws-lambda-ric@4.0.2", Node: major,
+						Case: fmt.Sprintf("index.%s %s%s", handler, c.name, headerNote(c.headers)), Healthy: c.healthy,
+						CallerGot: fmt.Sprintf("%d B", len(got)), Expected: c.verdict, Verdict: verdict, Reason: reason,
+					})
+					if testing.Verbose() {
+						t.Logf("%s/%s: %v", handler, c.name, s)
+					}
+					if verdict != c.verdict {
+						t.Errorf("%s/%s: verdict %q (%s), want %q; caller got %.200q; stages %v", handler, c.name, verdict, reason, c.verdict, got, s["stages"])
+					}
+					if c.handlerBytes >= 0 && !hasStage(s, "handler", c.handlerBytes) {
+						t.Errorf("%s/%s: want a handler stage of %d bytes from the helper, stages %v", handler, c.name, c.handlerBytes, s["stages"])
+					}
+				}
+				cancel()
+			}
+		})
+	}
+}
+
+// esmResults runs the cases without the layer and returns what each caller got.
+func esmResults(t *testing.T, fn localrun.Function, cases []esmCase) [][]byte {
+	t.Helper()
+	l := StartLambda(t, tools, art, fn)
+	defer l.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	var out [][]byte
+	for _, c := range cases {
+		got, err := l.Invoke(ctx, esmEvent(t, c))
+		if err != nil {
+			t.Fatalf("%s without the layer: %v", c.name, err)
+		}
+		out = append(out, got)
+	}
+	return out
+}
+
+// hasStage tells whether the summary s lists stage with bytes.
+func hasStage(s map[string]any, stage string, bytes int) bool {
+	for _, st := range asSlice(s["stages"]) {
+		if m, ok := st.(map[string]any); ok && m["stage"] == stage && m["bytes"] == float64(bytes) {
+			return true
+		}
+	}
+	return false
+}
+
+func headerNote(h map[string]string) string {
+	var parts []string
+	for k, v := range h {
+		parts = append(parts, k+": "+v)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
