@@ -3,6 +3,11 @@
 // Sentry's fill marker, the stack, a replaced method, packages in the module cache.
 // Returns {who, note}; who is "unknown" when nothing points at anyone.
 
+// The failure counter loads on the first failure: most environments never read its file.
+const failed = (where, err) => {
+  try { require('./failures.cjs').failed(where, err); } catch (_) { /* cannot even count: carry on */ }
+};
+
 const path = require('node:path');
 
 const HELPER_DIR = path.dirname(__dirname); // layer/node: our own frames are never the culprit
@@ -95,7 +100,7 @@ function loadedSentry() {
       if (pkg && pkg.startsWith('@sentry/')) found.add(pkg);
     }
   } catch (e) {
-    require('./failures.cjs').failed('culprit.loadedSentry', e);
+    failed('culprit.loadedSentry', e);
   }
   return [...found];
 }
@@ -109,7 +114,7 @@ function replaced(obj, method, ours) {
     if (typeof fn !== 'function' || ours.has(fn)) return undefined;
     return fn;
   } catch (e) {
-    require('./failures.cjs').failed('culprit.replaced', e);
+    failed('culprit.replaced', e);
     return undefined;
   }
 }

@@ -4,6 +4,11 @@
 // which the extension reads from the Telemetry API "function" stream. The extension reads
 // one line per datagram, so lines are not batched.
 
+// The failure counter loads on the first failure: most environments never read its file.
+const failed = (where, err) => {
+  try { require('./failures.cjs').failed(where, err); } catch (_) { /* cannot even count: carry on */ }
+};
+
 const MARKER = '@bodytrace/step ';
 
 let transport; // decided at the first invocation: {send(text), unsent()}
@@ -29,7 +34,7 @@ function flush(boundMs) {
   try {
     if (pending <= 0 || !transport || !transport.unsent()) return undefined;
   } catch (e) {
-    require('./failures.cjs').failed('emit.flush', e);
+    failed('emit.flush', e);
     return undefined;
   }
   return new Promise((resolve) => {
@@ -93,7 +98,7 @@ function pickTransport() {
     try {
       return udp(m[1], Number(m[2]));
     } catch (e) {
-      require('./failures.cjs').failed('emit.udp', e); // falls back to stdout
+      failed('emit.udp', e); // falls back to stdout
     }
   }
   return stdout;
@@ -105,7 +110,7 @@ function prepare() {
   try {
     if (!transport) transport = pickTransport();
   } catch (e) {
-    require('./failures.cjs').failed('emit.prepare', e); // emit tries again
+    failed('emit.prepare', e); // emit tries again
   }
 }
 
@@ -115,7 +120,7 @@ function emit(step) {
     if (!transport) transport = pickTransport();
     transport.send(line(step));
   } catch (e) {
-    require('./failures.cjs').failed('emit', e);
+    failed('emit', e);
   }
 }
 

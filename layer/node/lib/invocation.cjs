@@ -5,7 +5,11 @@
 
 const { AsyncLocalStorage } = require('node:async_hooks');
 const { emit, flush } = require('./emit.cjs');
-const { failed, takeReport } = require('./failures.cjs');
+// The failure counter loads on the first failure: most environments never read its file.
+const failed = (where, err) => {
+  try { require('./failures.cjs').failed(where, err); } catch (_) { /* cannot even count: carry on */ }
+};
+const FAILURES = require.resolve('./failures.cjs');
 const { isPromise, isProxy } = require('node:util').types;
 
 const then = Promise.prototype.then;
@@ -49,7 +53,8 @@ class Invocation {
   // reportFailures sends, once per execution environment, how many times the helper's own
   // code failed (and where first), as a "helper" step of this invocation.
   reportFailures() {
-    const r = takeReport();
+    const m = require.cache[FAILURES]; // not loaded: nothing failed
+    const r = m && m.exports.takeReport();
     if (r) this.emit({ stage: 'helper', phase: 'failures', bytes: 0, chunks: r.count, note: `${r.count} internal failure(s) of the bodytrace Node.js helper; first: ${r.first}` });
   }
 

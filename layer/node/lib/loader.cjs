@@ -6,7 +6,7 @@
 // through Module._load too). An ES module handler (.mjs, "type": "module", OpenNext's
 // index.mjs) cannot have its namespace changed: with Node's in-thread module hooks
 // (module.registerHooks, Node 22.15+ and 24) the runtime client's import of it resolves to a
-// small module that re-exports it with the handler's export wrapped (esm.cjs).
+// small module that re-exports it with the handler's export wrapped (registerESM).
 //
 // With bodytrace.cjs, this file is all the preload loads (install, below); the reporting
 // code loads through reporting() when the runtime client defines awslambda or requires the
@@ -14,7 +14,10 @@
 
 const Module = require('node:module');
 const path = require('node:path');
-const { failed } = require('./failures.cjs');
+// The failure counter loads on the first failure: most environments never read its file.
+const failed = (where, err) => {
+  try { require('./failures.cjs').failed(where, err); } catch (_) { /* cannot even count: carry on */ }
+};
 
 let core; // what reporting() loaded
 
@@ -186,10 +189,92 @@ function hookLoad() {
   };
 }
 
-// hookESM registers the module hooks that wrap an ES module handler's export (esm.cjs).
+// ES module handlers. An ES module's namespace cannot be changed, so the runtime client's
+// import() of the handler module is resolved, with Node's in-thread module hooks
+// (module.registerHooks: Node 22.15+ and 24, what Lambda's nodejs22.x and nodejs24.x run),
+// to a small generated module that re-exports everything the handler module exports, with
+// the handler's own export wrapped:
+//
+//   import * as m from "file:///var/task/index.mjs";
+//   export * from "file:///var/task/index.mjs";
+//   export default m.default;
+//   export const handler = globalThis[WRAP](m.handler);
+//
+// Only the runtime client's import is redirected (its parent is the runtime client): every
+// other importer gets the original module, and the original is evaluated once. A handler
+// named with a nested property path (file.a.b) is left alone. Where registerHooks is
+// missing (Node 20) nothing is registered: ES module handlers are then observed through
+// their streams, writes and explicit wrap()/step() only. (Here, not in a file of its own:
+// every file the preload reads lengthens the cold start.)
+
+const SCHEME = 'bodytrace-esm:';
+// WRAP holds the export wrapper for the generated module: a global symbol, because the
+// generated module cannot require() this one without a file path of its own.
+const WRAP = Symbol.for('bodytrace.node.esm.wrap');
+const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+function fromRuntimeClientURL(parentURL) {
+  return typeof parentURL === 'string' && (parentURL.startsWith('file:///var/runtime/') || parentURL.includes('/aws-lambda-ric/'));
+}
+
+// source generates the module that re-exports url with export name wrapped.
+function source(url, name) {
+  const u = JSON.stringify(url);
+  const lines = [`import * as m from ${u};`, `export * from ${u};`];
+  const wrapped = `(globalThis[Symbol.for('bodytrace.node.esm.wrap')] || ((f) => f))(m[${JSON.stringify(name)}])`;
+  if (name === 'default') {
+    lines.push(`export default ${wrapped};`);
+  } else {
+    lines.push('export default m.default;', `export const ${name} = ${wrapped};`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+// registerESM installs the hooks for the handler spec ({paths, props}, loader.parseHandler);
+// wrap(fn) returns the reporter to export in place of fn. It returns whether it registered.
+function registerESM(spec, wrap) {
+  if (typeof Module.registerHooks !== 'function' || spec.props.length !== 1) return false;
+  const name = spec.props[0];
+  if (!IDENT.test(name)) return false;
+  const bare = new Set(spec.paths);
+  let redirected = false; // the runtime client imports the handler once
+  Object.defineProperty(globalThis, WRAP, {
+    configurable: true,
+    value: (fn) => (typeof fn === 'function' ? wrap(fn) : fn),
+  });
+  Module.registerHooks({
+    resolve(specifier, context, nextResolve) {
+      const r = nextResolve(specifier, context);
+      try {
+        if (redirected || !fromRuntimeClientURL(context.parentURL) || typeof specifier !== 'string') return r;
+        const file = specifier.startsWith('file://') ? new URL(specifier).pathname : specifier;
+        if (!bare.has(file.replace(/\.(c?js|mjs)$/, ''))) return r;
+        // CommonJS handlers are wrapped by Module._load (loader.cjs); only ES modules here.
+        if (r.format !== 'module' && !(r.format == null && r.url.endsWith('.mjs'))) return r;
+        redirected = true;
+        return { url: SCHEME + r.url, format: 'module', shortCircuit: true };
+      } catch (e) {
+        failed('esm.resolve', e);
+        return r;
+      }
+    },
+    load(url, context, nextLoad) {
+      if (typeof url === 'string' && url.startsWith(SCHEME)) {
+        return { format: 'module', source: source(url.slice(SCHEME.length), name), shortCircuit: true };
+      }
+      return nextLoad(url, context);
+    },
+  });
+  return true;
+}
+
+// hookESM registers the module hooks that wrap an ES module handler's export.
+// BODYTRACE_NODE_ESM_HOOKS=off leaves Node's module loading untouched (an escape hatch, and
+// the benchmark's baseline): ES module handlers are then seen through streams and writes.
 function hookESM() {
+  if (process.env.BODYTRACE_NODE_ESM_HOOKS === 'off') return;
   const spec = parseHandler(process.env._HANDLER || process.argv[2], [...new Set([process.cwd(), process.env.LAMBDA_TASK_ROOT].filter(Boolean))]);
-  if (spec) require('./esm.cjs').register(spec, (fn) => {
+  if (spec) registerESM(spec, (fn) => {
     try {
       return exportWrappers.has(fn) ? fn : exportWrapper(fn);
     } catch (e) {
@@ -210,4 +295,4 @@ function install() {
   }
 }
 
-module.exports = { install, reporting, parseHandler, wrapExport, exportWrapper, patchSentry, knownWrapper, sentryWrappers };
+module.exports = { install, reporting, parseHandler, wrapExport, exportWrapper, patchSentry, knownWrapper, sentryWrappers, esmSource: source };

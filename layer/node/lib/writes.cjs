@@ -10,7 +10,10 @@ const http = require('node:http');
 const net = require('node:net');
 const measure = require('./measure.cjs');
 const { current, now } = require('./invocation.cjs');
-const { failed } = require('./failures.cjs');
+// The failure counter loads on the first failure: most environments never read its file.
+const failed = (where, err) => {
+  try { require('./failures.cjs').failed(where, err); } catch (_) { /* cannot even count: carry on */ }
+};
 
 const tracked = new WeakMap(); // object -> Response, or false when it is not a response
 const ours = new Set(); // our patched write/end functions, for "was end replaced?"
