@@ -242,16 +242,26 @@ function registerESM(spec, wrap) {
     configurable: true,
     value: (fn) => (typeof fn === 'function' ? wrap(fn) : fn),
   });
-  Module.registerHooks({
+  // Hooks see every require() and import of the process: they go as soon as the handler
+  // module is settled, so the application's own module loading runs at full speed.
+  let hooks = null;
+  const deregister = () => {
+    try { if (hooks) hooks.deregister(); } catch (e) { failed('esm.deregister', e); }
+    hooks = null;
+  };
+  hooks = Module.registerHooks({
     resolve(specifier, context, nextResolve) {
       const r = nextResolve(specifier, context);
       try {
         if (redirected || !fromRuntimeClientURL(context.parentURL) || typeof specifier !== 'string') return r;
         const file = specifier.startsWith('file://') ? new URL(specifier).pathname : specifier;
         if (!bare.has(file.replace(/\.(c?js|mjs)$/, ''))) return r;
-        // CommonJS handlers are wrapped by Module._load (loader.cjs); only ES modules here.
-        if (r.format !== 'module' && !(r.format == null && r.url.endsWith('.mjs'))) return r;
         redirected = true;
+        // CommonJS handlers are wrapped by Module._load (hookLoad); only ES modules here.
+        if (r.format !== 'module' && !(r.format == null && r.url.endsWith('.mjs'))) {
+          deregister();
+          return r;
+        }
         return { url: SCHEME + r.url, format: 'module', shortCircuit: true };
       } catch (e) {
         failed('esm.resolve', e);
@@ -260,7 +270,9 @@ function registerESM(spec, wrap) {
     },
     load(url, context, nextLoad) {
       if (typeof url === 'string' && url.startsWith(SCHEME)) {
-        return { format: 'module', source: source(url.slice(SCHEME.length), name), shortCircuit: true };
+        const text = source(url.slice(SCHEME.length), name);
+        deregister(); // the generated module imports the original without hooks
+        return { format: 'module', source: text, shortCircuit: true };
       }
       return nextLoad(url, context);
     },
