@@ -157,3 +157,41 @@ func headerNote(h map[string]string) string {
 	}
 	return " (" + strings.Join(parts, ", ") + ")"
 }
+
+// TestNodeHelperPathNotHelper sets BODYTRACE_NODE_HELPER to a file that is not the helper
+// (issue 18: preloaded, it stopped the runtime and every invoke answered 502): the function
+// answers as without the layer, and the wrapper says once that it ignored the setting.
+func TestNodeHelperPathNotHelper(t *testing.T) {
+	needParts(t)
+	dir := filepath.Join(localrun.Root(), "examples", "node-esm")
+	for _, major := range localrun.NodeVersions {
+		t.Run("node"+major, func(t *testing.T) {
+			c := esmCase{handler: "handler", name: "json"}
+			fn := localrun.Function{Runtime: "node", Handler: "index.handler", Node: major, Dir: dir, NodeModules: filepath.Join(dir, "node_modules"),
+				Env: []string{"LAMBDA_TASK_ROOT=/var/task"}}
+			base := fn
+			base.NoExtension = true
+			want := esmResults(t, base, []esmCase{c})[0]
+			// A file that exists and throws when preloaded (awslambda is not defined yet): the
+			// function's own module.
+			l := StartLambda(t, tools, art, fn, "BODYTRACE_SUMMARY=on", "BODYTRACE_NODE_HELPER=/var/task/index.mjs")
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			for i := range 2 {
+				got, err := l.Invoke(ctx, esmEvent(t, c))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(got, want) {
+					t.Fatalf("invoke %d: the caller got %.200q, want %.200q as without the layer", i, got, want)
+				}
+			}
+			if _, err := l.WaitSummaries(ctx, 2); err != nil {
+				t.Fatal(err)
+			}
+			if n := strings.Count(l.Log.String(), "is not bodytrace's Node.js helper; ignored"); n != 1 {
+				t.Errorf("the wrapper said %d times that it ignored BODYTRACE_NODE_HELPER, want once", n)
+			}
+		})
+	}
+}
