@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -191,6 +192,30 @@ func TestNodeHelperPathNotHelper(t *testing.T) {
 			}
 			if n := strings.Count(l.Log.String(), "is not bodytrace's Node.js helper; ignored"); n != 1 {
 				t.Errorf("the wrapper said %d times that it ignored BODYTRACE_NODE_HELPER, want once", n)
+			}
+		})
+	}
+}
+
+// TestNodeHelperUnitTests runs the helper's own unit tests (layer/node/test, node --test)
+// on each Node.js runtime Lambda runs today; `make test` runs them on the machine's Node.
+func TestNodeHelperUnitTests(t *testing.T) {
+	needParts(t)
+	tests, err := filepath.Glob(filepath.Join(localrun.Root(), "layer", "node", "test", "*.test.cjs"))
+	if err != nil || len(tests) == 0 {
+		t.Fatalf("no unit tests in layer/node/test (%v)", err)
+	}
+	for _, major := range localrun.NodeVersions {
+		t.Run("node"+major, func(t *testing.T) {
+			n, ok := tools.Nodes[major]
+			if !ok {
+				t.Fatalf("no Node.js %s runtime installed", major)
+			}
+			cmd := exec.Command(filepath.Join(n.Dir, "bin", "node"), append([]string{"--test"}, tests...)...)
+			cmd.Dir = filepath.Join(localrun.Root(), "layer", "node")
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("node %s --test: %v\n%s", major, err, out)
 			}
 		})
 	}

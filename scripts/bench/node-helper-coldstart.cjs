@@ -8,7 +8,8 @@
 //
 //   node scripts/bench/node-helper-coldstart.cjs [runs] [node binary...]
 // Configurations: none (no helper); helper (as shipped); helper-no-esm (the helper with
-// BODYTRACE_NODE_ESM_HOOKS=off, i.e. without module.registerHooks).
+// BODYTRACE_NODE_ESM_HOOKS=off, i.e. without module.registerHooks); other (the helper at
+// BODYTRACE_BENCH_OTHER_HELPER, when set).
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -16,6 +17,8 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..', '..');
 const helper = path.join(root, 'layer', 'node', 'bodytrace.cjs');
+// BODYTRACE_BENCH_OTHER_HELPER: another helper (e.g. an older checkout's) measured alongside.
+const other = process.env.BODYTRACE_BENCH_OTHER_HELPER;
 const runs = Number(process.argv[2] || 21);
 const nodes = process.argv.slice(3).length ? process.argv.slice(3) : [process.execPath];
 
@@ -29,12 +32,13 @@ const base = process.cwd() + '/index';
 let ns;
 for (const ext of ['', '.js', '.mjs', '.cjs']) if (existsSync(base + ext)) { ns = await import(base + ext); break; }
 const loaded = performance.now();
+const cpuLoaded = process.cpuUsage();
 const processor = { handler: ns.handler };
 const r = await processor.handler({ queryStringParameters: { bytes: '1024' } }, { awsRequestId: 'bench', getRemainingTimeInMillis: () => 3000 });
 const answered = performance.now();
 const cpu = process.cpuUsage();
 JSON.stringify(r);
-console.log(JSON.stringify({ start: t0, loaded, answered, cpu: (cpu.user + cpu.system) / 1000 }));
+console.log(JSON.stringify({ start: t0, loaded, answered, cpu: (cpu.user + cpu.system) / 1000, cpuLoaded: (cpuLoaded.user + cpuLoaded.system) / 1000 }));
 `;
 
 function median(xs) {
@@ -54,8 +58,9 @@ for (const example of ['node-esm', 'node']) {
       none: [],
       helper: ['--require', helper],
       'helper-no-esm': ['--require', helper],
+      ...(other ? { other: ['--require', other] } : {}),
     };
-    const got = Object.fromEntries(Object.keys(configs).map((k) => [k, { loaded: [], answered: [], cpu: [] }]));
+    const got = Object.fromEntries(Object.keys(configs).map((k) => [k, { loaded: [], answered: [], cpu: [], cpuLoaded: [] }]));
     for (let i = 0; i < runs; i++) {
       for (const [name, args] of Object.entries(configs)) {
         const env = { PATH: process.env.PATH, _HANDLER: 'index.handler', LAMBDA_TASK_ROOT: dir };
@@ -67,6 +72,7 @@ for (const example of ['node-esm', 'node']) {
         got[name].loaded.push(t.loaded);
         got[name].answered.push(t.answered);
         got[name].cpu.push(t.cpu);
+        got[name].cpuLoaded.push(t.cpuLoaded);
       }
     }
     const base = got.none;
@@ -74,7 +80,8 @@ for (const example of ['node-esm', 'node']) {
       const l = median(g.loaded);
       const a = median(g.answered);
       const c = median(g.cpu);
-      console.log(`${example} ${version} ${name.padEnd(14)} first answer at ${a.toFixed(1)} ms wall (+${(a - median(base.answered)).toFixed(1)}), ${c.toFixed(1)} ms CPU (+${(c - median(base.cpu)).toFixed(1)})  [${runs} runs, medians since process start]`);
+      const cl = median(g.cpuLoaded);
+      console.log(`${example} ${version} ${name.padEnd(14)} first answer at ${a.toFixed(1)} ms wall (+${(a - median(base.answered)).toFixed(1)}), ${c.toFixed(1)} ms CPU (+${(c - median(base.cpu)).toFixed(1)}; at handler loaded +${(cl - median(base.cpuLoaded)).toFixed(1)})  [${runs} runs, medians since process start]`);
     }
   }
   fs.rmSync(dir, { recursive: true, force: true });
