@@ -68,16 +68,21 @@ function frames(stack) {
   return out;
 }
 
-// wrapperOnStack names the npm package (scoped ones as @scope/name) that an error's stack
-// runs through outside the function's own code (a known wrapper by its short name: sentry): a package frame below (outer to) the first
-// frame of the function's own files, that is, a wrapper that called into the function.
-// undefined when there is none.
+// wrapperOnStack names the npm package (a known wrapper by its short name: sentry; others as
+// on the stack, scoped ones as @scope/name) that wraps the function's own code on an error's
+// stack: a package frame between the outermost frame of the function's own files and the
+// runtime client, i.e. a wrapper that called into the handler. A library the handler called
+// (even one that called back into the function's code) sits inside that frame and is not
+// named. With no frame of the function's own files, the outermost package is named: the
+// failure happened in its code. undefined when there is none.
 function wrapperOnStack(stack) {
   const fs = frames(stack);
-  const first = fs.findIndex((f) => f.kind === 'code');
-  if (first < 0) return undefined;
-  const w = fs.slice(first + 1).find((f) => f.kind === 'package');
-  return w && nameOf(w.pkg);
+  while (fs.length && (fs[fs.length - 1].kind === 'runtime' || fs[fs.length - 1].kind === 'internal')) fs.pop(); // the runtime calling in
+  let last = -1;
+  fs.forEach((f, i) => { if (f.kind === 'code') last = i; });
+  const outer = fs.slice(last + 1).filter((f) => f.kind === 'package');
+  if (outer.length === 0) return undefined;
+  return nameOf((last >= 0 ? outer[0] : outer[outer.length - 1]).pkg);
 }
 
 // callerPackage names the npm package that called the code capturing stack, past

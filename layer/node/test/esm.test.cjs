@@ -170,16 +170,19 @@ test('a wrapper package that dropped the streaming marker is named by its packag
   assert.ok(errs.some((s) => s.stage === 'stream') && errs.some((s) => s.stage === 'handler'), JSON.stringify(r.steps));
 });
 
-test('an error whose stack runs through a wrapper package names it; one thrown by a library the handler called does not', () => {
+test('an error whose stack runs through a wrapper package names it; one from a library the handler called, or its callback, does not', () => {
   const files = {
     'node_modules/wrapper-pkg/index.js': 'exports.wrap = (h) => function wrapper(event, context) { return h(event, context); };',
-    'node_modules/lib-pkg/index.js': 'exports.fail = () => { throw new Error("from a library"); };',
+    'node_modules/lib-pkg/index.js': 'exports.fail = () => { throw new Error("from a library"); }; exports.each = (xs, f) => xs.forEach((x) => f(x));',
   };
   const through = same({ ...files, 'index.js': 'const { wrap } = require("wrapper-pkg"); exports.handler = wrap(async () => { throw new Error("own"); });' },
     'index.handler', 'await invoke({}, "b1");');
   assert.strictEqual(through.steps[0].who, 'wrapper-pkg', JSON.stringify(through.steps));
   const lib = same({ ...files, 'index.js': 'const { fail } = require("lib-pkg"); exports.handler = async () => fail();' }, 'index.handler', 'await invoke({}, "b2");');
   assert.strictEqual(lib.steps[0].who, undefined, JSON.stringify(lib.steps));
+  const callback = same({ ...files, 'index.js': 'const { each } = require("lib-pkg"); exports.handler = async () => each([1], () => { throw new Error("in a callback"); });' },
+    'index.handler', 'await invoke({}, "b3");');
+  assert.strictEqual(callback.steps[0].who, undefined, JSON.stringify(callback.steps));
 });
 
 test('the helper\'s own failures are counted and reported once', () => {
