@@ -220,3 +220,39 @@ func TestNodeHelperUnitTests(t *testing.T) {
 		})
 	}
 }
+
+// TestNodeESMManagedInstances runs the healthy ES module fixtures on Node 24 in Lambda
+// Managed Instances mode (aws-lambda-ric 4 then keeps each invocation's context in
+// AsyncLocalStorage, and the helper swaps nothing beyond a synchronous call): each
+// invocation is delivered and the helper's handler stage carries its own body.
+func TestNodeESMManagedInstances(t *testing.T) {
+	needParts(t)
+	dir := filepath.Join(localrun.Root(), "examples", "node-esm")
+	for _, c := range []esmCase{
+		{handler: "handler", name: "json", handlerBytes: 1024},
+		{handler: "stream", name: "prelude", handlerBytes: 1031},
+	} {
+		t.Run(c.handler, func(t *testing.T) {
+			fn := localrun.Function{Runtime: "node", Handler: "index." + c.handler, Node: "24", Dir: dir, NodeModules: filepath.Join(dir, "node_modules"),
+				ManagedInstances: true, Env: []string{"LAMBDA_TASK_ROOT=/var/task", "_HANDLER=index." + c.handler}}
+			l := StartLambda(t, tools, art, fn, "BODYTRACE_SUMMARY=on")
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			const n = 3
+			for range n {
+				if _, err := l.Invoke(ctx, esmEvent(t, c)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sums, err := l.WaitSummaries(ctx, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, s := range sums {
+				if s["verdict"] != "delivered" || !hasStage(s, "handler", c.handlerBytes) {
+					t.Errorf("invocation %d: verdict %v, stages %v; want delivered with a %d-byte handler stage", i, s["verdict"], s["stages"], c.handlerBytes)
+				}
+			}
+		})
+	}
+}
