@@ -118,8 +118,9 @@ function isReporter(fn) {
 }
 
 // EXTRA_FRAMES is how many more frames a stack may hold while a reporter calls the function:
-// room for the reporters' own frames, which
-// hideOurFrames removes again, so that an error keeps every frame it has without bodytrace.
+// room for the reporters' own frames (at most three reporters nested, three frames each),
+// which hideOurFrames removes again, so that an error keeps every frame it has without
+// bodytrace.
 const EXTRA_FRAMES = 10;
 const HELPER_DIR = require('node:path').dirname(__dirname) + '/'; // layer/node/
 
@@ -192,7 +193,8 @@ function hideOurFrames(err) {
     const lines = stack.split('\n');
     const first = lines.findIndex((l) => l.startsWith('    at '));
     if (first < 0) return;
-    const base = window ? window.base : Error.stackTraceLimit;
+    // The limit the function runs with: callHidden's base, unless the function set its own.
+    const base = window && Error.stackTraceLimit === window.base + EXTRA_FRAMES ? window.base : Error.stackTraceLimit;
     let frames = lines.slice(first).filter((l) => !(l.startsWith('    at ') && l.includes(HELPER_DIR)));
     if (typeof base === 'number' && frames.length > base) frames = frames.slice(0, Math.max(0, base));
     if (frames.length === lines.length - first) return;

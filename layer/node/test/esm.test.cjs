@@ -197,3 +197,19 @@ test('the helper\'s own failures are counted and reported once', () => {
   assert.deepStrictEqual([reports[0].rid, reports[0].phase, reports[0].chunks], ['f1', 'failures', 2]);
   assert.match(reports[0].note, /first: writes.write: odd response/);
 });
+
+// Known limit: frames the helper's own three take from a limit the function raised during
+// its synchronous call are not given back (the function's limit is kept, not bumped).
+test('a handler that raises Error.stackTraceLimit itself keeps its limit and a deep stack without bodytrace frames', () => {
+  const r = run4({
+    'index.mjs': 'const deep = (n) => { if (n === 0) throw new Error("deep"); return deep(n - 1); }; export const handler = () => { Error.stackTraceLimit = 30; return deep(25); };',
+  }, 'index.handler', 'await invoke({}, "x4"); console.log("result limit", Error.stackTraceLimit);');
+  assert.ok(results(r).includes('result limit 30'), r.raw);
+  assert.ok(results(r)[0].split('at deep').length > 25, results(r)[0]);
+  assert.ok(!r.raw.includes('/layer/node/'), r.raw);
+});
+
+test('an ES module handler in a subfolder (src/app.handler)', () => {
+  const r = same({ 'src/app.mjs': 'export const handler = async () => ({ statusCode: 200, body: "nested" });' }, 'src/app.handler', 'await invoke({}, "n1");');
+  if (HOOKS) assert.deepStrictEqual(strip(r.steps), [{ rid: 'n1', stage: 'handler', phase: 'out', bytes: 6, kind: 'http', status: 200 }]);
+});
