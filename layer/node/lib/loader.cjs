@@ -307,4 +307,4 @@ function install() {
   }
 }
 
-module.exports = { install, reporting, parseHandler, wrapExport, exportWrapper, patchSentry, knownWrapper, sentryWrappers, esmSource: source };
+module.exports = { install, reporting, parseHandler, wrapExport, exportWrapper, patchSentry, knownWrapper, sentryWrappers };
