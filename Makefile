@@ -10,7 +10,7 @@ all: test
 ## test: every test: unit tests, then end to end under the emulator with Jaeger.
 test: tools vet
 	go test -race -count=1 ./...
-	@if [ -d layer/node/test ]; then node --test layer/node/test/; fi
+	@if [ -d layer/node/test ]; then node --test layer/node/test/*.test.cjs; fi
 
 ## test-repeat: run the end-to-end package N times (default 10) and print the pass count;
 ## BUSY=1 keeps every core busy with a CPU burner meanwhile.

@@ -3,6 +3,7 @@ package layer
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -234,7 +235,14 @@ func TestWrapperRuntimeAPI(t *testing.T) {
 func TestWrapperNodeOptions(t *testing.T) {
 	dir := t.TempDir()
 	helper := filepath.Join(dir, "bodytrace.cjs")
-	if err := os.WriteFile(helper, nil, 0o644); err != nil {
+	// The wrapper knows the helper by its second line, as layer/node/bodytrace.cjs starts.
+	if err := os.WriteFile(helper, []byte("'use strict';\n// bodytrace Node.js helper. A stand-in.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Files that are not the helper: preloading them could stop the runtime at start.
+	notHelper := filepath.Join(dir, "other.cjs")
+	empty := filepath.Join(dir, "empty.cjs")
+	if err := errors.Join(os.WriteFile(notHelper, []byte("throw new Error('not the helper');\n"), 0o644), os.WriteFile(empty, nil, 0o644)); err != nil {
 		t.Fatal(err)
 	}
 	// A stand-in for the Node.js binary: the wrapper recognises it by its name.
@@ -246,24 +254,33 @@ func TestWrapperNodeOptions(t *testing.T) {
 	base := append([]string{"AWS_LAMBDA_RUNTIME_API=" + upstream}, proxyEnv...)
 
 	tests := []struct {
-		name string
-		env  []string
-		args []string
-		want string // NODE_OPTIONS seen by the runtime; "" means unset
+		name       string
+		env        []string
+		args       []string
+		want       string // NODE_OPTIONS seen by the runtime; "" means unset
+		wantStderr string // one line containing this; "" means no output
 	}{
-		{"node", []string{"BODYTRACE_NODE_HELPER=" + helper}, []string{node, "/var/runtime/index.mjs"}, require},
-		{"node, existing options kept", []string{"BODYTRACE_NODE_HELPER=" + helper, "NODE_OPTIONS=--max-old-space-size=256 --enable-source-maps"}, []string{node}, "--max-old-space-size=256 --enable-source-maps " + require},
-		{"node, helper already required", []string{"BODYTRACE_NODE_HELPER=" + helper, "NODE_OPTIONS=" + require}, []string{node}, require},
-		{"runtime client named in args", []string{"BODYTRACE_NODE_HELPER=" + helper}, []string{other, "/cache/node_modules/aws-lambda-ric/bin/index.mjs"}, require},
-		{"node, no helper file", []string{"BODYTRACE_NODE_HELPER=" + filepath.Join(dir, "missing.cjs")}, []string{node}, ""},
-		{"node, no helper file, existing options kept", []string{"BODYTRACE_NODE_HELPER=" + filepath.Join(dir, "missing.cjs"), "NODE_OPTIONS=--enable-source-maps"}, []string{node}, "--enable-source-maps"},
-		{"not node", []string{"BODYTRACE_NODE_HELPER=" + helper}, []string{python, "/var/runtime/bootstrap.py"}, ""},
+		{"node", []string{"BODYTRACE_NODE_HELPER=" + helper}, []string{node, "/var/runtime/index.mjs"}, require, ""},
+		{"node, existing options kept", []string{"BODYTRACE_NODE_HELPER=" + helper, "NODE_OPTIONS=--max-old-space-size=256 --enable-source-maps"}, []string{node}, "--max-old-space-size=256 --enable-source-maps " + require, ""},
+		{"node, helper already required", []string{"BODYTRACE_NODE_HELPER=" + helper, "NODE_OPTIONS=" + require}, []string{node}, require, ""},
+		{"runtime client named in args", []string{"BODYTRACE_NODE_HELPER=" + helper}, []string{other, "/cache/node_modules/aws-lambda-ric/bin/index.mjs"}, require, ""},
+		{"node, no helper file", []string{"BODYTRACE_NODE_HELPER=" + filepath.Join(dir, "missing.cjs")}, []string{node}, "", "is not bodytrace's Node.js helper; ignored"},
+		{"node, no helper file, existing options kept", []string{"BODYTRACE_NODE_HELPER=" + filepath.Join(dir, "missing.cjs"), "NODE_OPTIONS=--enable-source-maps"}, []string{node}, "--enable-source-maps", "is not bodytrace's Node.js helper; ignored"},
+		{"node, helper path names another file", []string{"BODYTRACE_NODE_HELPER=" + notHelper}, []string{node}, "", "BODYTRACE_NODE_HELPER=" + notHelper + " is not bodytrace's Node.js helper; ignored"},
+		{"node, helper path names an empty file", []string{"BODYTRACE_NODE_HELPER=" + empty}, []string{node}, "", "is not bodytrace's Node.js helper; ignored"},
+		{"node, helper path names a folder", []string{"BODYTRACE_NODE_HELPER=" + dir}, []string{node}, "", "is not bodytrace's Node.js helper; ignored"},
+		{"not node", []string{"BODYTRACE_NODE_HELPER=" + helper}, []string{python, "/var/runtime/bootstrap.py"}, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			run := runWrapper(t, append(base, tt.env...), tt.args...)
 			if got := run.env["NODE_OPTIONS"]; got != tt.want {
 				t.Errorf("NODE_OPTIONS = %q, want %q", got, tt.want)
+			}
+			if tt.wantStderr == "" && run.stderr != "" {
+				t.Errorf("stderr = %q, want none", run.stderr)
+			} else if lines := strings.Split(strings.TrimSuffix(run.stderr, "\n"), "\n"); tt.wantStderr != "" && (len(lines) != 1 || !strings.Contains(lines[0], tt.wantStderr)) {
+				t.Errorf("stderr = %q, want one line containing %q", run.stderr, tt.wantStderr)
 			}
 			if run.env["AWS_LAMBDA_RUNTIME_API"] != proxy {
 				t.Errorf("AWS_LAMBDA_RUNTIME_API = %q, want the proxy %q", run.env["AWS_LAMBDA_RUNTIME_API"], proxy)

@@ -16,9 +16,13 @@
 //   - stage (string, required): "handler" (what the exported handler returned),
 //     "middleware:<name>" (what a wrapper layer returned, outward from the handler),
 //     "adapter" (a framework adapter's snapshot of the response), "write" (writes to a
-//     response object), "stream" (a response stream).
+//     response object), "stream" (a response stream), "helper" (the Node.js helper itself:
+//     phase "failures", chunks = how many times its own code failed, once per environment).
 //   - phase (string): "out" (the stage's result), "write" (bytes written so far), "end"
-//     (the stage ended), "error".
+//     (the stage ended), "error"; not checkpoints: "settled" (the stage settled but its
+//     result was not measured, kind "unmeasured": measuring would have run the function's
+//     code, a toJSON or a getter), "returned" (kind "thenable": a thenable that is not a
+//     Promise, passed to the runtime unobserved), "failures" (stage "helper").
 //   - bytes (number): body bytes at this stage (for "write", the running total).
 //   - kind (string): what the stage held: "http" (an HTTP-shaped result: bytes is its
 //     decoded body), "json" (any other value: bytes is its JSON size), "undefined" (nothing
@@ -27,7 +31,11 @@
 //   - after (number): milliseconds since the handler settled (negative: before it), for
 //     writes and stream ends; a write after a buffered adapter's snapshot is a late write.
 //   - chunks (number): writes so far, for streams.
-//   - who (string): the code responsible, when known (a wrapper's name, a package).
+//   - who (string): the code responsible, when known: a known wrapper's short name
+//     ("sentry") or an npm package name as on the stack ("fixture-wrapper", "@scope/name").
+//     On an "error" step, the package whose frames call into the function's own code on
+//     the error's stack (a wrapper around the handler), or that called a streaming handler
+//     without its stream (a wrapper that dropped the streaming marker).
 //   - note (string): free text for a person.
 //   - enc (string): the body's content-encoding at this stage, as its Content-Encoding
 //     header says ("gzip", "br", "deflate", ...), "identity" when it has none. Optional;

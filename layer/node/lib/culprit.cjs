@@ -3,6 +3,11 @@
 // Sentry's fill marker, the stack, a replaced method, packages in the module cache.
 // Returns {who, note}; who is "unknown" when nothing points at anyone.
 
+// The failure counter loads on the first failure: most environments never read its file.
+const failed = (where, err) => {
+  try { require('./failures.cjs').failed(where, err); } catch (_) { /* cannot even count: carry on */ }
+};
+
 const path = require('node:path');
 
 const HELPER_DIR = path.dirname(__dirname); // layer/node: our own frames are never the culprit
@@ -41,6 +46,56 @@ function fromStack(stack) {
   return undefined;
 }
 
+// frames returns the files of a stack's frames, innermost first, each classified: "helper"
+// (bodytrace's own), "internal" (node:), "runtime" (the runtime client), "package" (under
+// node_modules, with pkg set) or "code" (the function's own files).
+function frames(stack) {
+  const out = [];
+  if (typeof stack !== 'string') return out;
+  for (const line of stack.split('\n').slice(1)) {
+    if (!line.startsWith('    at ')) continue;
+    const m = /\(?((?:file:\/\/)?\/[^():]+|node:[^():]+):\d+:\d+\)?\s*$/.exec(line);
+    if (!m) continue;
+    const file = m[1].replace(/^file:\/\//, '');
+    let kind = 'code';
+    let pkg;
+    if (file.startsWith('node:')) kind = 'internal';
+    else if (file.startsWith(HELPER_DIR + path.sep)) kind = 'helper';
+    else if (file.startsWith('/var/runtime/') || file.includes('/aws-lambda-ric/') || file.startsWith('/opt/ric/')) kind = 'runtime';
+    else if ((pkg = pkgOf(file)) !== undefined) kind = 'package';
+    out.push({ file, kind, pkg });
+  }
+  return out;
+}
+
+// wrapperOnStack names the npm package (a known wrapper by its short name: sentry; others as
+// on the stack, scoped ones as @scope/name) that wraps the function's own code on an error's
+// stack: a package frame between the outermost frame of the function's own files and the
+// runtime client, i.e. a wrapper that called into the handler. A library the handler called
+// (even one that called back into the function's code) sits inside that frame and is not
+// named. With no frame of the function's own files, the outermost package is named: the
+// failure happened in its code. undefined when there is none.
+function wrapperOnStack(stack) {
+  const fs = frames(stack);
+  while (fs.length && (fs[fs.length - 1].kind === 'runtime' || fs[fs.length - 1].kind === 'internal')) fs.pop(); // the runtime calling in
+  let last = -1;
+  fs.forEach((f, i) => { if (f.kind === 'code') last = i; });
+  const outer = fs.slice(last + 1).filter((f) => f.kind === 'package');
+  if (outer.length === 0) return undefined;
+  return nameOf((last >= 0 ? outer[0] : outer[outer.length - 1]).pkg);
+}
+
+// callerPackage names the npm package that called the code capturing stack, past
+// bodytrace's own frames: the wrapper that called a handler. undefined when the caller is
+// the function's own code or the runtime client.
+function callerPackage(stack) {
+  for (const f of frames(stack)) {
+    if (f.kind === 'helper' || f.kind === 'internal') continue;
+    return f.kind === 'package' ? nameOf(f.pkg) : undefined;
+  }
+  return undefined;
+}
+
 // loadedSentry lists the @sentry packages in require.cache.
 function loadedSentry() {
   const found = new Set();
@@ -49,7 +104,9 @@ function loadedSentry() {
       const pkg = pkgOf(file);
       if (pkg && pkg.startsWith('@sentry/')) found.add(pkg);
     }
-  } catch (_) { /* no evidence */ }
+  } catch (e) {
+    failed('culprit.loadedSentry', e);
+  }
   return [...found];
 }
 
@@ -61,7 +118,8 @@ function replaced(obj, method, ours) {
     const fn = obj[method];
     if (typeof fn !== 'function' || ours.has(fn)) return undefined;
     return fn;
-  } catch (_) {
+  } catch (e) {
+    failed('culprit.replaced', e);
     return undefined;
   }
 }
@@ -88,4 +146,4 @@ function forWrite(obj, stack, ours) {
   return { who: 'unknown', note: notes.length ? notes.join('; ') : undefined };
 }
 
-module.exports = { forWrite, fromStack, loadedSentry, pkgOf };
+module.exports = { forWrite, fromStack, loadedSentry, pkgOf, wrapperOnStack, callerPackage };

@@ -4,6 +4,11 @@
 // which the extension reads from the Telemetry API "function" stream. The extension reads
 // one line per datagram, so lines are not batched.
 
+// The failure counter loads on the first failure: most environments never read its file.
+const failed = (where, err) => {
+  try { require('./failures.cjs').failed(where, err); } catch (_) { /* cannot even count: carry on */ }
+};
+
 const MARKER = '@bodytrace/step ';
 
 let transport; // decided at the first invocation: {send(text), unsent()}
@@ -28,7 +33,8 @@ function sent() {
 function flush(boundMs) {
   try {
     if (pending <= 0 || !transport || !transport.unsent()) return undefined;
-  } catch (_) {
+  } catch (e) {
+    failed('emit.flush', e);
     return undefined;
   }
   return new Promise((resolve) => {
@@ -91,7 +97,9 @@ function pickTransport() {
   if (m) {
     try {
       return udp(m[1], Number(m[2]));
-    } catch (_) { /* fall back to stdout */ }
+    } catch (e) {
+      failed('emit.udp', e); // falls back to stdout
+    }
   }
   return stdout;
 }
@@ -101,7 +109,9 @@ function pickTransport() {
 function prepare() {
   try {
     if (!transport) transport = pickTransport();
-  } catch (_) { /* emit tries again */ }
+  } catch (e) {
+    failed('emit.prepare', e); // emit tries again
+  }
 }
 
 // emit sends one step; it never throws.
@@ -109,7 +119,9 @@ function emit(step) {
   try {
     if (!transport) transport = pickTransport();
     transport.send(line(step));
-  } catch (_) { /* never break the function */ }
+  } catch (e) {
+    failed('emit', e);
+  }
 }
 
 module.exports = { emit, flush, prepare, line, MARKER, _reset: () => { transport = undefined; pending = 0; waiters = []; } };

@@ -1,10 +1,12 @@
 'use strict';
 // Finds the handler the runtime client loads (named by _HANDLER) and replaces the export
 // with a reporter, and wraps Sentry's wrapHandler so the user's function inside it is
-// reported too. Both hook CommonJS loading (Module._load): the runtime client loads a .js or
-// .cjs handler with require(); an ES module handler (.mjs, "type": "module") is loaded with
-// import() and its namespace cannot be changed, so it is not wrapped (steps come from
-// streams, writes and explicit wrap()/step() only).
+// reported too. A CommonJS handler is caught in CommonJS loading (Module._load), whether the
+// runtime client require()s it (aws-lambda-ric 3.x) or import()s it (4.x: Node loads it
+// through Module._load too). An ES module handler (.mjs, "type": "module", OpenNext's
+// index.mjs) cannot have its namespace changed: with Node's in-thread module hooks
+// (module.registerHooks, Node 22.15+ and 24) the runtime client's import of it resolves to a
+// small module that re-exports it with the handler's export wrapped (registerESM).
 //
 // With bodytrace.cjs, this file is all the preload loads (install, below); the reporting
 // code loads through reporting() when the runtime client defines awslambda or requires the
@@ -12,6 +14,10 @@
 
 const Module = require('node:module');
 const path = require('node:path');
+// The failure counter loads on the first failure: most environments never read its file.
+const failed = (where, err) => {
+  try { require('./failures.cjs').failed(where, err); } catch (_) { /* cannot even count: carry on */ }
+};
 
 let core; // what reporting() loaded
 
@@ -20,7 +26,7 @@ let core; // what reporting() loaded
 function reporting() {
   if (core) return core;
   core = { ...require('./invocation.cjs'), streams: require('./streams.cjs'), measure: require('./measure.cjs') };
-  try { require('./writes.cjs').install(); } catch (_) { /* writes are simply not observed */ }
+  try { require('./writes.cjs').install(); } catch (e) { failed('writes.install', e); }
   // Open the step transport now, during init: its socket connects while the runtime client
   // waits for its first event, instead of holding the first invocation's result.
   require('./emit.cjs').prepare();
@@ -91,7 +97,7 @@ function wrapExport(exp, props) {
   const fn = holder[key];
   if (typeof fn !== 'function' || exportWrappers.has(fn)) return undefined;
   const w = exportWrapper(fn);
-  try { holder[key] = w; } catch (_) { /* read-only: shadow it below */ }
+  try { holder[key] = w; } catch (_) { /* read-only: shadowed below, not a failure */ }
   if (holder[key] === w) return undefined;
   if (holder !== exp) return undefined; // a nested read-only export: leave it alone
   return Object.create(exp, { [key]: { value: w, enumerable: true, writable: true, configurable: true } });
@@ -110,12 +116,15 @@ function patchSentry(exp) {
       if (typeof handler === 'function' && !isReporter(handler)) {
         args[0] = reporter('handler', handler, { onCall: (inv, a) => streams.hooks(inv, a, handler) });
       }
-    } catch (_) { args[0] = handler; }
+    } catch (e) {
+      failed('sentry.wrapHandler', e);
+      args[0] = handler;
+    }
     const out = wrapHandler.apply(this, args);
-    try { if (typeof out === 'function') sentryWrappers.add(out); } catch (_) { /* ignore */ }
+    try { if (typeof out === 'function') sentryWrappers.add(out); } catch (e) { failed('sentry.mark', e); }
     return out;
   }, wrapHandler);
-  try { exp.wrapHandler = patched; } catch (_) { /* read-only export: not observed */ }
+  try { exp.wrapHandler = patched; } catch (e) { failed('sentry.patch', e); }
 }
 
 function fromRuntimeClient(parent) {
@@ -123,22 +132,28 @@ function fromRuntimeClient(parent) {
   return typeof f === 'string' && (f.includes('/aws-lambda-ric/') || f.startsWith('/var/runtime/'));
 }
 
-// hookGlobal patches awslambda as soon as the runtime client sets it (it assigns
-// globalThis.awslambda just before requiring the handler module).
+// hookGlobal patches awslambda as soon as the runtime client sets it. aws-lambda-ric 3.x
+// assigns it once, just before loading the handler; 4.x assigns {} first (its bundled
+// @aws/lambda-invoke-store), then replaces it with a copy holding streamifyResponse. So the
+// accessor stays until a value with streamifyResponse arrives, then gives way to a plain
+// property, as if it had never been there.
 function hookGlobal() {
   const existing = Object.getOwnPropertyDescriptor(globalThis, 'awslambda');
-  if (existing) {
+  if (existing && existing.value && typeof existing.value.streamifyResponse === 'function') {
     reporting().streams.patchAwslambda(globalThis.awslambda);
     return;
   }
+  if (existing && !existing.configurable) return;
+  let held = existing ? existing.value : undefined;
   Object.defineProperty(globalThis, 'awslambda', {
     configurable: true,
-    enumerable: false,
-    get() { return undefined; },
+    enumerable: existing ? existing.enumerable : true,
+    get() { return held; },
     set(value) {
-      // Back to a plain property, as if this hook had never been there.
+      held = value;
+      if (!value || typeof value !== 'object' || typeof value.streamifyResponse !== 'function') return;
       Object.defineProperty(globalThis, 'awslambda', { value, writable: true, enumerable: true, configurable: true });
-      try { reporting().streams.patchAwslambda(value); } catch (_) { /* the runtime keeps the original */ }
+      try { reporting().streams.patchAwslambda(value); } catch (e) { failed('awslambda', e); }
     },
   });
 }
@@ -160,7 +175,7 @@ function hookLoad() {
         // Writes are patched before the handler's code runs, as when the preload did it.
         if (isHandler) reporting();
       }
-    } catch (_) { /* not observed */ }
+    } catch (e) { failed('load.match', e); }
     const exp = load.apply(this, arguments);
     try {
       if (SENTRY_PACKAGES.has(request)) patchSentry(exp);
@@ -169,9 +184,116 @@ function hookLoad() {
         const shadow = wrapExport(exp, spec.props);
         if (shadow) return shadow;
       }
-    } catch (_) { /* the runtime gets the module as it is */ }
+    } catch (e) { failed('load.wrap', e); } // the runtime gets the module as it is
     return exp;
   };
+}
+
+// ES module handlers. An ES module's namespace cannot be changed, so the runtime client's
+// import() of the handler module is resolved, with Node's in-thread module hooks
+// (module.registerHooks: Node 22.15+ and 24, what Lambda's nodejs22.x and nodejs24.x run),
+// to a small generated module that re-exports everything the handler module exports, with
+// the handler's own export wrapped:
+//
+//   import * as m from "file:///var/task/index.mjs";
+//   export * from "file:///var/task/index.mjs";
+//   export default m.default;
+//   export const handler = globalThis[WRAP](m.handler);
+//
+// Only the runtime client's import is redirected (its parent is the runtime client): every
+// other importer gets the original module, and the original is evaluated once. A handler
+// named with a nested property path (file.a.b) is left alone. Where registerHooks is
+// missing (Node 20) nothing is registered: ES module handlers are then observed through
+// their streams, writes and explicit wrap()/step() only. (Here, not in a file of its own:
+// every file the preload reads lengthens the cold start.)
+
+const SCHEME = 'bodytrace-esm:';
+// WRAP holds the export wrapper for the generated module: a global symbol, because the
+// generated module cannot require() this one without a file path of its own.
+const WRAP = Symbol.for('bodytrace.node.esm.wrap');
+const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+function fromRuntimeClientURL(parentURL) {
+  return typeof parentURL === 'string' && (parentURL.startsWith('file:///var/runtime/') || parentURL.includes('/aws-lambda-ric/'));
+}
+
+// source generates the module that re-exports url with export name wrapped.
+function source(url, name) {
+  const u = JSON.stringify(url);
+  const lines = [`import * as m from ${u};`, `export * from ${u};`];
+  const wrapped = `(globalThis[Symbol.for('bodytrace.node.esm.wrap')] || ((f) => f))(m[${JSON.stringify(name)}])`;
+  if (name === 'default') {
+    lines.push(`export default ${wrapped};`);
+  } else {
+    lines.push('export default m.default;', `export const ${name} = ${wrapped};`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+// registerESM installs the hooks for the handler spec ({paths, props}, loader.parseHandler);
+// wrap(fn) returns the reporter to export in place of fn. It returns whether it registered.
+function registerESM(spec, wrap) {
+  if (typeof Module.registerHooks !== 'function' || spec.props.length !== 1) return false;
+  const name = spec.props[0];
+  if (!IDENT.test(name)) return false;
+  const bare = new Set(spec.paths);
+  let redirected = false; // the runtime client imports the handler once
+  Object.defineProperty(globalThis, WRAP, {
+    configurable: true,
+    value: (fn) => (typeof fn === 'function' ? wrap(fn) : fn),
+  });
+  // Hooks see every require() and import of the process: they go as soon as the handler
+  // module is settled, so the application's own module loading runs at full speed.
+  let hooks = null;
+  const deregister = () => {
+    try { if (hooks) hooks.deregister(); } catch (e) { failed('esm.deregister', e); }
+    hooks = null;
+  };
+  hooks = Module.registerHooks({
+    resolve(specifier, context, nextResolve) {
+      const r = nextResolve(specifier, context);
+      try {
+        if (redirected || !fromRuntimeClientURL(context.parentURL) || typeof specifier !== 'string') return r;
+        const file = specifier.startsWith('file://') ? new URL(specifier).pathname : specifier;
+        if (!bare.has(file.replace(/\.(c?js|mjs)$/, ''))) return r;
+        redirected = true;
+        // CommonJS handlers are wrapped by Module._load (hookLoad); only ES modules here.
+        if (r.format !== 'module' && !(r.format == null && r.url.endsWith('.mjs'))) {
+          deregister();
+          return r;
+        }
+        return { url: SCHEME + r.url, format: 'module', shortCircuit: true };
+      } catch (e) {
+        failed('esm.resolve', e);
+        return r;
+      }
+    },
+    load(url, context, nextLoad) {
+      if (typeof url === 'string' && url.startsWith(SCHEME)) {
+        const text = source(url.slice(SCHEME.length), name);
+        deregister(); // the generated module imports the original without hooks
+        return { format: 'module', source: text, shortCircuit: true };
+      }
+      return nextLoad(url, context);
+    },
+  });
+  return true;
+}
+
+// hookESM registers the module hooks that wrap an ES module handler's export.
+// BODYTRACE_NODE_ESM_HOOKS=off leaves Node's module loading untouched (an escape hatch, and
+// the benchmark's baseline): ES module handlers are then seen through streams and writes.
+function hookESM() {
+  if (process.env.BODYTRACE_NODE_ESM_HOOKS === 'off') return;
+  const spec = parseHandler(process.env._HANDLER || process.argv[2], [...new Set([process.cwd(), process.env.LAMBDA_TASK_ROOT].filter(Boolean))]);
+  if (spec) registerESM(spec, (fn) => {
+    try {
+      return exportWrappers.has(fn) ? fn : exportWrapper(fn);
+    } catch (e) {
+      failed('esm.wrap', e);
+      return fn;
+    }
+  });
 }
 
 let installed = false;
@@ -180,8 +302,8 @@ let installed = false;
 function install() {
   if (installed) return;
   installed = true;
-  for (const hook of [hookLoad, hookGlobal]) {
-    try { hook(); } catch (_) { /* that part is simply not observed */ }
+  for (const hook of [hookLoad, hookGlobal, hookESM]) {
+    try { hook(); } catch (e) { failed('install.' + hook.name, e); } // that part is simply not observed
   }
 }
 

@@ -10,6 +10,10 @@ const http = require('node:http');
 const net = require('node:net');
 const measure = require('./measure.cjs');
 const { current, now } = require('./invocation.cjs');
+// The failure counter loads on the first failure: most environments never read its file.
+const failed = (where, err) => {
+  try { require('./failures.cjs').failed(where, err); } catch (_) { /* cannot even count: carry on */ }
+};
 
 const tracked = new WeakMap(); // object -> Response, or false when it is not a response
 const ours = new Set(); // our patched write/end functions, for "was end replaced?"
@@ -43,9 +47,13 @@ class Response {
     this.lateChunks++;
     if (this.lateChunks === 1) {
       const limit = Error.stackTraceLimit;
-      Error.stackTraceLimit = 40; // our own frames take the first few
-      const stack = new Error().stack;
-      Error.stackTraceLimit = limit;
+      let stack;
+      try {
+        Error.stackTraceLimit = 40; // our own frames take the first few
+        stack = new Error().stack;
+      } finally {
+        Error.stackTraceLimit = limit; // even if a prepareStackTrace of the function's throws
+      }
       this.blame = require('./culprit.cjs').forWrite(this.obj, stack, ours); // loaded on the first late write
       this.reportLate(t);
     }
@@ -107,11 +115,11 @@ function patch(proto, owner) {
   const end = owner.end;
   if (typeof write !== 'function' || typeof end !== 'function') return;
   const patchedWrite = function write_(chunk, encoding) {
-    try { observe(this, chunk, encoding, false); } catch (_) { /* never break the function */ }
+    try { observe(this, chunk, encoding, false); } catch (e) { failed('writes.write', e); }
     return write.apply(this, arguments);
   };
   const patchedEnd = function end_(chunk, encoding) {
-    try { observe(this, chunk, encoding, true); } catch (_) { /* never break the function */ }
+    try { observe(this, chunk, encoding, true); } catch (e) { failed('writes.end', e); }
     return end.apply(this, arguments);
   };
   Object.defineProperty(proto, 'write', { value: patchedWrite, writable: true, configurable: true, enumerable: false });
