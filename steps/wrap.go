@@ -132,8 +132,9 @@ func httpStep(status int, body string, b64 bool, enc string) line.Step {
 
 var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// jsonSize is the size of v as aws-lambda-go encodes it (no HTML escaping, trailing
-// newline). It is false for a value aws-lambda-go sends as raw bytes (an io.Reader that is
+// jsonSize is the size of the JSON value v as aws-lambda-go encodes it (no HTML escaping),
+// without the encoder's trailing newline, which is framing: the proxy counts a JSON result
+// the same way. It is false for a value aws-lambda-go sends as raw bytes (an io.Reader that is
 // not JSON, or that encodes to {}) and for one it cannot encode.
 func jsonSize(v any) (int64, bool) {
 	buf := jsonBuffers.Get().(*bytes.Buffer)
@@ -147,5 +148,5 @@ func jsonSize(v any) (int64, bool) {
 	if err != nil {
 		return 0, false
 	}
-	return int64(buf.Len()), true
+	return int64(len(bytes.TrimRight(buf.Bytes(), "\n"))), true
 }
