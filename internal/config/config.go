@@ -69,7 +69,7 @@ const (
 	DefaultFlushTimeout  = time.Second
 	DefaultTelemetryWait = 150 * time.Millisecond
 	DefaultResponseGrace = 500 * time.Millisecond
-	DefaultLateWriteWait = 100 * time.Millisecond
+	DefaultLateWriteWait = 500 * time.Millisecond
 )
 
 // Load reads the configuration through getenv (os.Getenv in production).

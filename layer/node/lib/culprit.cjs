@@ -32,18 +32,24 @@ function nameOf(pkg) {
   return pkg;
 }
 
-// fromStack returns the first package on the stack (innermost first) other than bodytrace.
+// fromStack names the package responsible for the code capturing stack: a known wrapper
+// anywhere on it (Sentry deferring res.end calls the framework's own res.end wrapper, which
+// is innermost but did nothing late of its own accord), else the innermost package other
+// than bodytrace.
 function fromStack(stack) {
   if (typeof stack !== 'string') return undefined;
+  let innermost;
   for (const frame of stack.split('\n').slice(1)) {
     const m = /\(?((?:file:\/\/)?\/[^():]+):\d+:\d+\)?\s*$/.exec(frame);
     if (!m) continue;
     const file = m[1].replace(/^file:\/\//, '');
     if (file.startsWith(HELPER_DIR + path.sep)) continue;
     const pkg = pkgOf(file);
-    if (pkg) return nameOf(pkg);
+    if (!pkg) continue;
+    if (nameOf(pkg) !== pkg) return nameOf(pkg);
+    if (innermost === undefined) innermost = pkg;
   }
-  return undefined;
+  return innermost;
 }
 
 // frames returns the files of a stack's frames, innermost first, each classified: "helper"
