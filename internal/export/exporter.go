@@ -45,8 +45,11 @@ type Config struct {
 	Function    Function
 	// Remember is how many finished invocations are remembered for late platform.report events.
 	Remember int
-	// FlushTimeout is the bound on each flush; the OTLP exporter's retries stay within half of it.
+	// FlushTimeout is the bound on each flush, and on each send in the background; the OTLP
+	// exporter's retries stay within half of it.
 	FlushTimeout time.Duration
+	// Flush says when traces leave (BODYTRACE_FLUSH); the zero value is FlushEnd.
+	Flush Flush
 	// SampleHealthy is the share of healthy invocations (delivered, empty-by-design) whose
 	// traces are kept, 0 to 1; nil keeps all. Every other verdict is always kept.
 	SampleHealthy *float64
@@ -69,6 +72,8 @@ type Exporter struct {
 	order     []string
 	counts    map[countKey]int // invocations since the last metrics line, for Metrics
 	spans     *countingExporter
+	collect   *spanCollector // the spans of each trace until Export hands them to out
+	out       *outbox
 	traces    *otlp.Client // nil unless traces go over OTLP
 	metrics   *otlpMetrics
 	metricsAt time.Time  // when the last metrics lines were written
@@ -97,7 +102,9 @@ func New(cfg Config) *Exporter {
 		// A schema conflict between SDK defaults and ours is not worth losing traces over.
 		res = resource.NewSchemaless(resourceAttrs(cfg.Function)...)
 	}
-	opts := []sdktrace.TracerProviderOption{sdktrace.WithBatcher(exp), sdktrace.WithResource(res)}
+	e.collect = newSpanCollector()
+	e.out = newOutbox(exp, cfg.Flush, cfg.FlushTimeout)
+	opts := []sdktrace.TracerProviderOption{sdktrace.WithSpanProcessor(e.collect), sdktrace.WithResource(res)}
 	// The SDK keeps every span it is given: bodytrace decides what to keep itself, knowing
 	// the verdict (Export). Lambda's trace header usually says Sampled=0 when X-Ray is not
 	// active, and a parent-based SDK sampler would then drop lost bodies too.
@@ -132,7 +139,8 @@ func resourceAttrs(fn Function) []attribute.KeyValue {
 }
 
 // Export emits one finished invocation and returns its trace id ("" without a tracer).
-// Spans are queued; Flush sends them.
+// Its spans are queued: a lost or unknown body's for Flush, a healthy one's for Flush
+// (FlushEnd) or the background (FlushVerdict).
 func (e *Exporter) Export(r invocation.Record) string {
 	v := r.Judge()
 	e.count(&r, v)
@@ -142,6 +150,7 @@ func (e *Exporter) Export(r invocation.Record) string {
 		sc := emit(e.tracer, &r, v, e.cfg.Function)
 		traceID = sc.TraceID().String()
 		e.remember(r.RequestID, sc)
+		e.out.add(e.collect.take(sc.TraceID()), !healthy(v))
 	}
 	if e.cfg.Summary != nil {
 		sum := NewSummary(&r, v, traceID)
@@ -164,6 +173,8 @@ func (e *Exporter) Late(requestID string, rp invocation.Report) bool {
 		return false
 	}
 	report(trace.ContextWithSpanContext(context.Background(), sc), e.tracer, &rp)
+	// A report is never why a body was lost: it leaves with the healthy traces.
+	e.out.add(e.collect.take(sc.TraceID()), false)
 	return true
 }
 
@@ -213,18 +224,29 @@ func (e *Exporter) AddHeaders(h map[string]string) {
 	}
 }
 
-// Flush sends everything queued, giving up when ctx ends.
+// Flush sends what must leave before the next event, giving up when ctx ends: the traces
+// of lost and unknown bodies, and under FlushEnd every trace. After a failed or slow
+// export it returns a *PausedError at once, without waiting for the backend, until a
+// background retry succeeds.
 func (e *Exporter) Flush(ctx context.Context) error {
 	// A backend that takes traces but not metrics (Jaeger) must not read as an outage
 	// once a minute: metric errors surface at SHUTDOWN only.
 	_ = e.writeMetrics(ctx, false)
-	if e.provider == nil {
+	if e.out == nil {
 		return nil
 	}
-	if err := e.provider.ForceFlush(ctx); err != nil {
+	if err := e.out.flush(ctx); err != nil {
 		return fmt.Errorf("flush spans: %w", err)
 	}
 	return nil
+}
+
+// Waiting counts the traces not yet sent (tests, and the log at shutdown).
+func (e *Exporter) Waiting() int {
+	if e.out == nil {
+		return 0
+	}
+	return e.out.waiting()
 }
 
 // Shutdown flushes and releases the exporter; ctx bounds it.
@@ -233,7 +255,7 @@ func (e *Exporter) Shutdown(ctx context.Context) error {
 	if e.provider == nil {
 		return merr
 	}
-	err := e.provider.Shutdown(ctx)
+	err := errors.Join(e.out.shutdown(ctx), e.provider.Shutdown(ctx))
 	if errors.Is(err, context.DeadlineExceeded) {
 		return errors.Join(fmt.Errorf("shutdown exporter: spans still pending at the deadline: %w", err), merr)
 	}
@@ -251,8 +273,8 @@ func since(a, b time.Time) float64 {
 	return float64(b.Sub(a).Microseconds()) / 1000
 }
 
-// countingExporter counts the spans of exports that failed: the spans a backend outage
-// cost, reported when exporting starts failing and when it recovers.
+// countingExporter counts the spans a collector rejected in a partial success; the
+// outbox counts those it gives up itself.
 type countingExporter struct {
 	sdktrace.SpanExporter
 	dropped atomic.Int64
@@ -261,20 +283,18 @@ type countingExporter struct {
 func (c *countingExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
 	err := c.SpanExporter.ExportSpans(ctx, spans)
 	var rejected *otlp.RejectedError
-	switch {
-	case errors.As(err, &rejected):
+	if errors.As(err, &rejected) {
 		// A partial success: the collector kept the rest.
 		c.dropped.Add(rejected.Rejected)
-	case err != nil:
-		c.dropped.Add(int64(len(spans)))
 	}
 	return err
 }
 
-// Dropped counts the spans whose export failed so far.
+// Dropped counts the spans lost so far: rejected by the collector, or given up by the
+// outbox (over its bounds while the backend was down, refused for good, left at SHUTDOWN).
 func (e *Exporter) Dropped() int64 {
 	if e.spans == nil {
 		return 0
 	}
-	return e.spans.dropped.Load()
+	return e.spans.dropped.Load() + e.out.dropped.Load()
 }

@@ -30,7 +30,8 @@ type Exporter interface {
 
 // Config holds the loop's bounds.
 type Config struct {
-	// FlushTimeout bounds each flush before the next /next.
+	// FlushTimeout bounds each flush before the next /next. What a flush waits for is the
+	// exporter's business (export.Flush): under the default, only lost and unknown bodies.
 	FlushTimeout time.Duration
 	// TelemetryWait bounds how long a record with its response waits for platform.runtimeDone.
 	TelemetryWait time.Duration
@@ -264,7 +265,7 @@ func (l *Loop) flush(ctx context.Context) {
 	switch {
 	case err != nil && !wasFailing:
 		l.log.Warn("flush", "err", err, "bound", l.cfg.FlushTimeout.String(),
-			"note", "spans not exported within the bound are dropped; logged again when export recovers")
+			"note", "traces wait in a bounded buffer and are retried in the background; the next invocations do not wait for the backend until it answers again; logged again when export recovers")
 	case err == nil && wasFailing:
 		l.log.Info("export recovered", "failed_flushes_so_far", failures, "spans_dropped_so_far", l.droppedSpans())
 	}

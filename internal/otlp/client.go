@@ -107,6 +107,13 @@ type retryable struct {
 	after time.Duration // the server's Retry-After, when it gave one
 }
 
+// Retryable reports whether err, from Send, is a failure the protocol says may succeed if
+// sent again (connection errors, timeouts, 429, 502-504, retryable gRPC codes).
+func Retryable(err error) bool {
+	var re *retryable
+	return errors.As(err, &re)
+}
+
 func (r *retryable) Error() string { return r.err.Error() }
 func (r *retryable) Unwrap() error { return r.err }
 
