@@ -150,7 +150,7 @@ func (e *Exporter) Export(r invocation.Record) string {
 		sc := emit(e.tracer, &r, v, e.cfg.Function)
 		traceID = sc.TraceID().String()
 		e.remember(r.RequestID, sc)
-		e.out.add(e.collect.take(sc.TraceID()), !healthy(v))
+		e.out.add(e.collect.take(sc.TraceID()), urgent(&r, v))
 	}
 	if e.cfg.Summary != nil {
 		sum := NewSummary(&r, v, traceID)

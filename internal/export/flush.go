@@ -1,6 +1,10 @@
 package export
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/bodytrace/bodytrace/internal/invocation"
+)
 
 // Flush says when traces leave the extension (BODYTRACE_FLUSH).
 type Flush string
@@ -32,4 +36,16 @@ func ParseFlush(v string) (Flush, bool) {
 		}
 	}
 	return "", false
+}
+
+// urgent reports whether an invocation's trace must leave before the next event: a lost
+// body, or an unknown one for want of evidence about this invocation. An unknown verdict
+// because the Runtime API is not in the path at all (a Go function without the steps
+// import, a runtime without the wrapper) says the same of every invocation, so its trace
+// is not urgent: holding each invocation for it would make FlushVerdict FlushEnd there.
+func urgent(r *invocation.Record, v invocation.Verdict) bool {
+	if healthy(v) {
+		return false
+	}
+	return v.Lost() || r.Observed.RuntimeAPI
 }

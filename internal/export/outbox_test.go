@@ -309,3 +309,26 @@ func TestRunningTimeoutLeavesOutFreezes(t *testing.T) {
 		t.Errorf("cause %v, want errSlow", context.Cause(ctx))
 	}
 }
+
+// TestUrgent: which traces FlushVerdict sends before the next event.
+func TestUrgent(t *testing.T) {
+	notObserved := bufferedRecord("go-no-steps", 0)
+	notObserved.Response, notObserved.Observed.RuntimeAPI = nil, false
+	noResponse := bufferedRecord("no-response", 0)
+	noResponse.Response, noResponse.Platform = nil, invocation.Platform{}
+	for _, tc := range []struct {
+		name string
+		r    invocation.Record
+		want bool
+	}{
+		{"delivered", bufferedRecord("ok", 1024), false},
+		{"lost", lostRecord(t, "lost"), true},
+		{"unknown: no response for this request", noResponse, true},
+		{"unknown: the Runtime API is not in the path (every invocation)", notObserved, false},
+	} {
+		v := tc.r.Judge()
+		if got := urgent(&tc.r, v); got != tc.want {
+			t.Errorf("%s (%s: %s): urgent = %v", tc.name, v.Verdict, v.Reason, got)
+		}
+	}
+}
