@@ -214,6 +214,7 @@ func newExporter(cfg config.Config, log *slog.Logger) *export.Exporter {
 	ecfg := export.Config{
 		FlushTimeout: cfg.FlushTimeout,
 		Flush:        cfg.Flush,
+		Log:          log,
 		Function: export.Function{
 			Name:    os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
 			Version: os.Getenv("AWS_LAMBDA_FUNCTION_VERSION"),

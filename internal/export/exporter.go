@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,6 +51,8 @@ type Config struct {
 	FlushTimeout time.Duration
 	// Flush says when traces leave (BODYTRACE_FLUSH); the zero value is FlushEnd.
 	Flush Flush
+	// Log receives one line when exporting starts failing and one when it recovers.
+	Log *slog.Logger
 	// SampleHealthy is the share of healthy invocations (delivered, empty-by-design) whose
 	// traces are kept, 0 to 1; nil keeps all. Every other verdict is always kept.
 	SampleHealthy *float64
@@ -103,7 +106,7 @@ func New(cfg Config) *Exporter {
 		res = resource.NewSchemaless(resourceAttrs(cfg.Function)...)
 	}
 	e.collect = newSpanCollector()
-	e.out = newOutbox(exp, cfg.Flush, cfg.FlushTimeout)
+	e.out = newOutbox(exp, cfg.Flush, cfg.FlushTimeout, cfg.Log)
 	opts := []sdktrace.TracerProviderOption{sdktrace.WithSpanProcessor(e.collect), sdktrace.WithResource(res)}
 	// The SDK keeps every span it is given: bodytrace decides what to keep itself, knowing
 	// the verdict (Export). Lambda's trace header usually says Sampled=0 when X-Ray is not

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,6 +49,7 @@ type outbox struct {
 	exp      sdktrace.SpanExporter
 	strategy Flush
 	bound    time.Duration // running-time bound of one send
+	log      *slog.Logger  // the breaker's transitions: one line when it opens, one when it closes
 
 	sem  chan struct{} // one send at a time: flush, the worker and shutdown take turns
 	wake chan struct{}
@@ -63,17 +65,21 @@ type outbox struct {
 	healthy        []pending
 	urgentInFlight int // urgent traces in the send under way
 	br             breaker
+	failures       int // failed sends so far, for the log
 	stopping       bool
 }
 
-func newOutbox(exp sdktrace.SpanExporter, strategy Flush, bound time.Duration) *outbox {
+func newOutbox(exp sdktrace.SpanExporter, strategy Flush, bound time.Duration, log *slog.Logger) *outbox {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	if bound <= 0 {
 		bound = time.Second
 	}
 	if strategy == "" {
 		strategy = FlushEnd
 	}
-	o := &outbox{exp: exp, strategy: strategy, bound: bound,
+	o := &outbox{exp: exp, strategy: strategy, bound: bound, log: log,
 		sem: make(chan struct{}, 1), wake: make(chan struct{}, 1), done: make(chan struct{})}
 	o.ctx, o.cancel = context.WithCancelCause(context.Background())
 	go o.run()
@@ -222,7 +228,12 @@ func (o *outbox) takeLocked(all bool) []pending {
 // invocations should not wait that long.
 func (o *outbox) settle(batch []pending, err error, interrupted bool, took time.Duration) {
 	o.mu.Lock()
-	defer o.mu.Unlock()
+	wasOpen := o.br.open
+	defer func() {
+		open, failures, why := o.br.open, o.failures, o.br.err
+		o.mu.Unlock()
+		o.logChange(wasOpen, open, failures, why)
+	}()
 	for _, p := range batch {
 		if p.urgent {
 			o.urgentInFlight--
@@ -233,6 +244,7 @@ func (o *outbox) settle(batch []pending, err error, interrupted bool, took time.
 	case err == nil || errors.As(err, &rejected):
 		// A partial success delivered the rest; countingExporter counts the rejected.
 		if !interrupted && took > o.bound/2 {
+			o.failures++
 			o.br.fail(fmt.Errorf("export took %v, over half the bound %v", took.Round(time.Millisecond), o.bound), time.Now())
 			return
 		}
@@ -242,7 +254,20 @@ func (o *outbox) settle(batch []pending, err error, interrupted bool, took time.
 		o.requeueLocked(batch, false)
 	default:
 		o.requeueLocked(batch, !retryable(err))
+		o.failures++
 		o.br.fail(err, time.Now())
+	}
+}
+
+// logChange writes one line when exporting starts failing and one when it recovers: a
+// backend that is down must not write a line per invocation.
+func (o *outbox) logChange(wasOpen, open bool, failures int, why error) {
+	switch {
+	case open && !wasOpen:
+		o.log.Warn("flush", "err", why.Error(), "bound", o.bound.String(),
+			"note", "the next invocations do not wait for the backend; traces wait in a bounded buffer and a background retry tries again; logged again when export recovers")
+	case wasOpen && !open:
+		o.log.Info("export recovered", "failed_exports_so_far", failures, "spans_dropped_so_far", o.dropped.Load())
 	}
 }
 

@@ -268,7 +268,7 @@ func TestShutdownSendsEverything(t *testing.T) {
 // TestInterruptedSendIsRetried: a send cut by a freeze (or SHUTDOWN) goes back to the
 // front of its queue without counting as a failure of the backend.
 func TestInterruptedSendIsRetried(t *testing.T) {
-	o := newOutbox(newStandIn(), FlushVerdict, time.Second)
+	o := newOutbox(newStandIn(), FlushVerdict, time.Second, nil)
 	defer o.shutdown(context.Background())
 	o.mu.Lock()
 	o.urgent = []pending{{urgent: true}}

@@ -72,14 +72,15 @@ func TestLoopBreaker(t *testing.T) {
 	for _, f := range export.Flushes {
 		t.Run(string(f), func(t *testing.T) {
 			backend := &stallingBackend{down: true, traces: map[string]bool{}}
-			exp := export.New(export.Config{SpanExporter: backend, Flush: f, FlushTimeout: 100 * time.Millisecond})
 			var logs syncBuffer
+			log := slog.New(slog.NewJSONHandler(&logs, nil))
+			exp := export.New(export.Config{SpanExporter: backend, Flush: f, FlushTimeout: 100 * time.Millisecond, Log: log})
 			ext := &fakeExtensions{events: make(chan extapi.Event), asked: make(chan struct{}, 100), calls: &callLog{}}
 			// The runtime is observed and never answers: each record closes at its deadline
 			// as unknown for want of a response, a verdict whose trace must not wait.
 			loop := New(Config{FlushTimeout: 100 * time.Millisecond, ResponseGrace: time.Millisecond, TelemetryWait: time.Minute,
 				RuntimeObserved: func() bool { return true }},
-				ext, exp, slog.New(slog.NewJSONHandler(&logs, nil)))
+				ext, exp, log)
 			h := &harness{loop: loop, ext: ext, log: ext.calls, done: make(chan error, 1)}
 			h.run(t)
 

@@ -77,8 +77,6 @@ type Loop struct {
 	waiters map[string]chan struct{} // closed when the record is finished
 	timers  map[string]*time.Timer   // TelemetryWait per record
 	stats   Stats
-	// flushFailing is true while flushes fail, so failures are logged once per outage.
-	flushFailing bool
 }
 
 // Stats counts what the loop did, for the log at shutdown and for tests.
@@ -86,7 +84,8 @@ type Stats struct {
 	Finished, LateEvents int
 	// Dropped counts records evicted because too many were open.
 	Dropped int
-	// FlushFailures counts flushes that did not finish within the bound.
+	// FlushFailures counts flushes that failed, or returned at once because the exporter's
+	// circuit breaker was open.
 	FlushFailures int
 }
 
@@ -251,23 +250,12 @@ func (l *Loop) invoke(ctx context.Context, ev extapi.Event) {
 func (l *Loop) flush(ctx context.Context) {
 	fctx, cancel := context.WithTimeout(ctx, l.cfg.FlushTimeout)
 	defer cancel()
-	err := l.exp.Flush(fctx)
-	l.mu.Lock()
-	wasFailing := l.flushFailing
-	l.flushFailing = err != nil
-	if err != nil {
+	// The exporter logs when exporting starts failing and when it recovers (its circuit
+	// breaker knows, background exports included); the loop only counts.
+	if err := l.exp.Flush(fctx); err != nil {
+		l.mu.Lock()
 		l.stats.FlushFailures++
-	}
-	failures := l.stats.FlushFailures
-	l.mu.Unlock()
-	// One line when exporting starts failing, one when it recovers: a backend that is
-	// down must not write a warning per invocation.
-	switch {
-	case err != nil && !wasFailing:
-		l.log.Warn("flush", "err", err, "bound", l.cfg.FlushTimeout.String(),
-			"note", "traces wait in a bounded buffer and are retried in the background; the next invocations do not wait for the backend until it answers again; logged again when export recovers")
-	case err == nil && wasFailing:
-		l.log.Info("export recovered", "failed_flushes_so_far", failures, "spans_dropped_so_far", l.droppedSpans())
+		l.mu.Unlock()
 	}
 }
 
