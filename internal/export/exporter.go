@@ -80,6 +80,10 @@ type Exporter struct {
 	traces    *otlp.Client // nil unless traces go over OTLP
 	metrics   *otlpMetrics
 	metricsAt time.Time  // when the last metrics lines were written
+	// metricsBusy is set while metrics are sent in the background (FlushVerdict); bg
+	// tracks that goroutine so Shutdown can wait for it.
+	metricsBusy atomic.Bool
+	bg          sync.WaitGroup
 	summary   sync.Mutex // one summary line at a time
 }
 
@@ -234,7 +238,11 @@ func (e *Exporter) AddHeaders(h map[string]string) {
 func (e *Exporter) Flush(ctx context.Context) error {
 	// A backend that takes traces but not metrics (Jaeger) must not read as an outage
 	// once a minute: metric errors surface at SHUTDOWN only.
-	_ = e.writeMetrics(ctx, false)
+	if e.cfg.Flush == FlushVerdict && e.metrics != nil {
+		e.metricsInBackground()
+	} else {
+		_ = e.writeMetrics(ctx, false)
+	}
 	if e.out == nil {
 		return nil
 	}
@@ -242,6 +250,25 @@ func (e *Exporter) Flush(ctx context.Context) error {
 		return fmt.Errorf("flush spans: %w", err)
 	}
 	return nil
+}
+
+// metricsInBackground sends the OTLP metrics, once they are due, without holding the
+// invocation: under FlushVerdict a round trip to the backend once a minute is not billed.
+func (e *Exporter) metricsInBackground() {
+	e.mu.Lock()
+	due := time.Since(e.metricsAt) >= metricsEvery
+	e.mu.Unlock()
+	if !due || !e.metricsBusy.CompareAndSwap(false, true) {
+		return
+	}
+	e.bg.Add(1)
+	go func() {
+		defer e.bg.Done()
+		defer e.metricsBusy.Store(false)
+		ctx, stop := runningTimeout(context.Background(), retryBudget(e.cfg.FlushTimeout)*2)
+		_ = e.writeMetrics(ctx, false)
+		stop()
+	}()
 }
 
 // Waiting counts the traces not yet sent (tests, and the log at shutdown).
@@ -254,6 +281,12 @@ func (e *Exporter) Waiting() int {
 
 // Shutdown flushes and releases the exporter; ctx bounds it.
 func (e *Exporter) Shutdown(ctx context.Context) error {
+	waited := make(chan struct{})
+	go func() { e.bg.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-ctx.Done():
+	}
 	merr := e.writeMetrics(ctx, true)
 	if e.provider == nil {
 		return merr
