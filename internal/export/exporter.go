@@ -79,12 +79,12 @@ type Exporter struct {
 	out       *outbox
 	traces    *otlp.Client // nil unless traces go over OTLP
 	metrics   *otlpMetrics
-	metricsAt time.Time  // when the last metrics lines were written
+	metricsAt time.Time // when the last metrics lines were written
 	// metricsBusy is set while metrics are sent in the background (FlushVerdict); bg
 	// tracks that goroutine so Shutdown can wait for it.
 	metricsBusy atomic.Bool
 	bg          sync.WaitGroup
-	summary   sync.Mutex // one summary line at a time
+	summary     sync.Mutex // one summary line at a time
 }
 
 // New builds the exporter. It never dials: OTLP connections are made on first export, or
