@@ -144,6 +144,7 @@ type freezeResult struct {
 	Stop, Bound           time.Duration
 	Exports               int64
 	FlushWarnings, Errors int
+	Warnings              []string // the extension's flush warnings and recoveries, as logged
 }
 
 const (
@@ -204,6 +205,11 @@ func freezeRun(ctx context.Context, tools localrun.Tools, art localrun.Artifacts
 	l.Stop()
 	log := l.Log.String()
 	res.FlushWarnings = strings.Count(log, `"msg":"flush"`)
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, `"msg":"flush"`) || strings.Contains(line, `"msg":"export recovered"`) {
+			res.Warnings = append(res.Warnings, strings.TrimSpace(line))
+		}
+	}
 	res.Exports = remote.Answered() - before
 	for i, s := range sums {
 		id, _ := s["traceId"].(string)
@@ -287,6 +293,12 @@ func (r *report) remoteMarkdown(p func(string, ...any)) {
 		p("|---|---|---|---|---|---|---|")
 		p("| %d | %d | %d | %d | %d | %d | %d |", f.Invocations, f.Lost, f.Missing, f.LostMissing, f.Exports, f.FlushWarnings, f.Errors)
 		p("")
+		for _, w := range f.Warnings {
+			p("    %s", w)
+		}
+		if len(f.Warnings) > 0 {
+			p("")
+		}
 	}
 }
 
