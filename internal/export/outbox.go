@@ -29,6 +29,11 @@ const (
 	// sweepEvery is how often the background worker sends what waits without being asked:
 	// Lambda Managed Instances have no per-invocation flush.
 	sweepEvery = time.Second
+	// gatherFor is how long the worker waits, once woken by a healthy trace, before it
+	// sends: long enough for the extension to have asked for the next event, so encoding
+	// and writing the request never delay that /next (Go would otherwise run the woken
+	// worker first), and for traces finishing together to share a request.
+	gatherFor = 2 * time.Millisecond
 )
 
 // errStopping cancels the background worker at SHUTDOWN.
@@ -307,11 +312,21 @@ func (o *outbox) run() {
 	defer sweep.Stop()
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
+	gather := time.NewTimer(time.Hour)
+	gather.Stop()
+	gathering := false // armed once per batch: later wakes do not push the send back
 	for {
 		select {
 		case <-o.ctx.Done():
 			return
 		case <-o.wake:
+			if !gathering {
+				gathering = true
+				gather.Reset(gatherFor)
+			}
+			continue
+		case <-gather.C:
+			gathering = false
 		case <-sweep.C:
 		case <-retry.C:
 		}

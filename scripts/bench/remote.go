@@ -39,6 +39,7 @@ type remoteResult struct {
 // remoteConfigs are the remote phase's columns.
 var remoteConfigs = []struct{ Key, Flush, Label string }{
 	{"A", "", "no extension"},
+	{"S", "summary", "bodytrace without an OTLP endpoint (summary lines in the log): what bodytrace adds apart from exporting"},
 	{"E", "end", "bodytrace, `BODYTRACE_FLUSH=end` (every trace before the next event)"},
 	{"V", "verdict", "bodytrace, `BODYTRACE_FLUSH=verdict` (the default: lost bodies before the next event, healthy ones in the background)"},
 }
@@ -71,7 +72,7 @@ func remotePhase(ctx context.Context, tools localrun.Tools, art localrun.Artifac
 	res := &remoteResult{Delay: delay, N: n, Rows: map[string]map[string]*remoteRow{}}
 	ld := load{Name: "1 KB", Bytes: 1024, N: n}
 	for _, fn := range []localrun.Function{{Runtime: "node", Handler: "index.handler"}, {Runtime: "go", Handler: "buffered"}} {
-		progress("remote backend (%v away): %d × %s %s per configuration (A, E, V)", delay, n, ld.Name, fn.Runtime)
+		progress("remote backend (%v away): %d × %s %s per configuration (A, S, E, V)", delay, n, ld.Name, fn.Runtime)
 		rows, err := remoteRun(ctx, tools, art, fn, remote, ld)
 		if err != nil {
 			return nil, fmt.Errorf("remote %s: %w", fn.Runtime, err)
@@ -99,6 +100,9 @@ func remoteRun(ctx context.Context, tools localrun.Tools, art localrun.Artifacts
 		f := fn
 		f.NoExtension = c.Flush == ""
 		env := []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://" + remote.Addr, "OTEL_SERVICE_NAME=bench-remote", "BODYTRACE_FLUSH=" + c.Flush}
+		if c.Flush == "summary" {
+			env = []string{"OTEL_SERVICE_NAME=bench-remote"}
+		}
 		l, err := localrun.Launch(tools, art, f, env...)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", c.Key, err)
@@ -258,7 +262,7 @@ func (r *report) remoteMarkdown(p func(string, ...any)) {
 	}
 	p("## With the backend at a distance")
 	p("")
-	p("bodytrace exporting OTLP/HTTP to `localrun.Remote`, a loopback stand-in in front of Jaeger that answers each request %v after it arrived (`BENCH_REMOTE_DELAY`; a stand-in because no remote network runs here), %d warm 1 KB buffered invocations per configuration, A, E and V alternated invocation by invocation, for each runtime:", rr.Delay, rr.N)
+	p("bodytrace exporting OTLP/HTTP to `localrun.Remote`, a loopback stand-in in front of Jaeger that answers each request %v after it arrived (`BENCH_REMOTE_DELAY`; a stand-in because no remote network runs here), %d warm 1 KB buffered invocations per configuration, A, S, E and V alternated invocation by invocation, for each runtime:", rr.Delay, rr.N)
 	p("")
 	for _, c := range remoteConfigs {
 		p("- **%s**: %s.", c.Key, c.Label)
