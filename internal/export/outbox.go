@@ -202,14 +202,13 @@ func (o *outbox) send(ctx context.Context, all bool, who sender) (int, error) {
 		spans = append(spans, p.spans...)
 	}
 	sctx, stop := runningTimeout(ctx, o.bound)
-	started := time.Now()
 	err := o.exp.ExportSpans(sctx, spans)
-	froze := stop()
+	r := stop()
 	if err != nil && errors.Is(context.Cause(sctx), errSlow) {
 		err = fmt.Errorf("export spans: %w (%v)", errSlow, o.bound)
 	}
-	interrupted := froze || errors.Is(context.Cause(ctx), errStopping)
-	o.settle(batch, err, interrupted, time.Since(started))
+	interrupted := r.froze || errors.Is(context.Cause(ctx), errStopping)
+	o.settle(batch, err, interrupted, r.ran)
 	return len(batch), err
 }
 
@@ -229,8 +228,8 @@ func (o *outbox) takeLocked(all bool) []pending {
 
 // settle records a send's outcome: delivered traces are gone; the others go back to the
 // front of their queue, and a failure not explained by a freeze or SHUTDOWN opens the
-// breaker. A successful send slower than half the bound opens it too: the next
-// invocations should not wait that long.
+// breaker. A successful send that ran (frozen time aside) more than half the bound opens
+// it too: the next invocations should not wait that long.
 func (o *outbox) settle(batch []pending, err error, interrupted bool, took time.Duration) {
 	o.mu.Lock()
 	wasOpen := o.br.open

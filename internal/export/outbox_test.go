@@ -294,12 +294,21 @@ func TestRunningTimeoutLeavesOutFreezes(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := ctx.Err()
-	froze := stop()
+	r := stop()
 	if err != nil {
 		t.Errorf("cancelled (%v) by a freeze longer than the bound", context.Cause(ctx))
 	}
-	if !froze {
-		t.Error("the freeze was not reported")
+	if !r.froze || r.ran >= 300*time.Millisecond {
+		t.Errorf("measured %+v: want the freeze reported and left out of the running time", r)
+	}
+
+	// A freeze before the timer's goroutine first runs still shows.
+	ctx, stop = runningTimeout(context.Background(), 300*time.Millisecond)
+	if err := exec.Command("sh", "-c", "kill -STOP "+strconv.Itoa(os.Getpid())+"; sleep 0.5; kill -CONT "+strconv.Itoa(os.Getpid())).Run(); err != nil {
+		t.Fatal(err)
+	}
+	if r := stop(); !r.froze {
+		t.Errorf("a freeze right after the start was not reported: %+v", r)
 	}
 
 	ctx, stop = runningTimeout(context.Background(), 30*time.Millisecond)

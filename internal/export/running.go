@@ -19,42 +19,52 @@ const (
 // errSlow is the cause of a send cancelled by its running-time bound.
 var errSlow = errors.New("no answer within the bound")
 
+// running is what a stopped runningTimeout measured.
+type running struct {
+	froze bool          // a freeze happened meanwhile
+	ran   time.Duration // time spent running, frozen gaps left out
+}
+
 // runningTimeout returns a context cancelled (cause errSlow) once d of running time has
-// passed, not counting frozen gaps, and a stop function that releases it and reports
-// whether a freeze happened meanwhile.
-func runningTimeout(parent context.Context, d time.Duration) (context.Context, func() (froze bool)) {
+// passed, not counting frozen gaps, and a stop function that releases it and reports what
+// it measured.
+func runningTimeout(parent context.Context, d time.Duration) (context.Context, func() running) {
 	ctx, cancel := context.WithCancelCause(parent)
 	done := make(chan struct{})
-	result := make(chan bool, 1)
+	result := make(chan running, 1)
+	// Read now, not in the goroutine: a freeze before it first runs must still show.
+	start := time.Now()
 	go func() {
 		t := time.NewTicker(min(runningTick, max(d/4, time.Millisecond)))
 		defer t.Stop()
-		last, ran, froze := time.Now(), time.Duration(0), false
+		last, r := start, running{}
+		// add counts the time since the last look, unless it is a freeze's gap.
+		add := func(now time.Time) {
+			gap := now.Sub(last)
+			last = now
+			if gap > freezeGap {
+				r.froze = true
+				return
+			}
+			r.ran += gap
+		}
 		for {
 			select {
 			case <-done:
-				if time.Since(last) > freezeGap {
-					froze = true // stopped after the last tick: the send's end came on thaw
-				}
-				result <- froze
+				add(time.Now()) // the send may have ended on thaw, before a tick
+				result <- r
 				return
 			case now := <-t.C:
-				gap := now.Sub(last)
-				last = now
-				if gap > freezeGap {
-					froze = true
-					continue
-				}
-				if ran += gap; ran >= d {
+				if add(now); r.ran >= d {
 					cancel(errSlow)
 				}
 			}
 		}
 	}()
-	return ctx, func() bool {
+	return ctx, func() running {
 		close(done)
-		froze := <-result
+		r := <-result
 		cancel(context.Canceled)
-		return froze
+		return r
 	}
 }
