@@ -341,3 +341,29 @@ func TestUrgent(t *testing.T) {
 		}
 	}
 }
+
+// TestUrgentLeavesWithoutFlush: where no flush comes per invocation (Lambda Managed
+// Instances), the worker's sweep sends a lost body's trace within sweepEvery.
+func TestUrgentLeavesWithoutFlush(t *testing.T) {
+	s := newStandIn()
+	e := newFlushExporter(t, s, FlushVerdict, time.Second)
+	id := e.Export(lostRecord(t, "lost-1"))
+	eventually(t, "the lost body's trace sent by the sweep", func() bool { return s.has(id) })
+}
+
+// TestRefusedForGoodIsDropped: a batch the backend refuses with an error the protocol does
+// not call retryable is tried maxAttempts times, then dropped and counted.
+func TestRefusedForGoodIsDropped(t *testing.T) {
+	s := newStandIn()
+	s.set(func(s *standIn) { s.fail = errors.New("HTTP 400: bad request") })
+	e := newFlushExporter(t, s, FlushEnd, time.Second)
+	e.Export(lostRecord(t, "lost-1"))
+	_ = e.Flush(context.Background())
+	eventually(t, "the refused trace dropped after its attempts", func() bool { return e.Waiting() == 0 })
+	s.mu.Lock()
+	calls := s.arrived
+	s.mu.Unlock()
+	if calls != maxAttempts || e.Dropped() == 0 {
+		t.Fatalf("%d sends, %d spans dropped; want %d sends and the spans counted", calls, e.Dropped(), maxAttempts)
+	}
+}
