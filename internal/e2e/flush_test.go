@@ -12,7 +12,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -183,5 +188,47 @@ func TestFlushAcrossFreezes(t *testing.T) {
 	t.Logf("FIGURES invocations=%d lost_bodies=%d exports=%d", n, lostN, remote.Answered())
 	if w := logLines(l.Log.String(), "flush"); len(w) != 0 {
 		t.Errorf("a freeze read as an outage: %v", w)
+	}
+}
+
+// TestBreakerBadCertificate: with every trace flushed before the next event
+// (BODYTRACE_FLUSH=end), an endpoint whose certificate is not trusted fails the first
+// export; the breaker then keeps the next invocations from calling it at all (a few
+// background retries aside), where each used to pay a TLS handshake and its failure.
+func TestBreakerBadCertificate(t *testing.T) {
+	needParts(t)
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.StartTLS() // a self-signed certificate the extension does not trust
+	defer srv.Close()
+	l := StartLambda(t, tools, art, localrun.Function{Runtime: "node", Handler: "index.handler"},
+		"OTEL_EXPORTER_OTLP_ENDPOINT="+srv.URL, "OTEL_SERVICE_NAME=e2e-bad-cert",
+		"BODYTRACE_SUMMARY=on", "BODYTRACE_FLUSH=end")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const n = 20
+	for i := range n {
+		invokeBody(t, ctx, l, map[string]string{"bytes": strconv.Itoa(10 + i)})
+	}
+	if _, err := l.WaitSummaries(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	got := conns.Load()
+	t.Logf("FIGURES invocations=%d tls_connections=%d", n, got)
+	// The warm-up connection, the first export, and a few background retries (backoff
+	// from 0.5 s); one per invocation without the breaker.
+	if got > 6 {
+		t.Errorf("%d connections to the endpoint for %d invocations: the breaker did not stop the flushes", got, n)
+	}
+	w := logLines(l.Log.String(), "flush")
+	if len(w) != 1 || !strings.Contains(fmt.Sprint(w[0]["err"]), "certificate") {
+		t.Errorf("flush warnings %v, want one naming the certificate", w)
 	}
 }
