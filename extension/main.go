@@ -239,6 +239,8 @@ func otlpHeadersFromAWS(ctx context.Context, log *slog.Logger) <-chan map[string
 func newExporter(cfg config.Config, log *slog.Logger) *export.Exporter {
 	ecfg := export.Config{
 		FlushTimeout: cfg.FlushTimeout,
+		Flush:        cfg.Flush,
+		Log:          log,
 		Function: export.Function{
 			Name:    os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
 			Version: os.Getenv("AWS_LAMBDA_FUNCTION_VERSION"),

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bodytrace/bodytrace/internal/export"
 	"github.com/bodytrace/bodytrace/internal/otlp"
 )
 
@@ -27,8 +28,13 @@ type Config struct {
 	// Summary writes one JSON line per invocation to the extension's log (BODYTRACE_SUMMARY:
 	// auto = only when no OTLP endpoint is set, on, off).
 	Summary bool
-	// FlushTimeout bounds the flush before the extension's next /next (BODYTRACE_FLUSH_TIMEOUT).
+	// FlushTimeout bounds the flush before the extension's next /next, and each export in
+	// the background (BODYTRACE_FLUSH_TIMEOUT).
 	FlushTimeout time.Duration
+	// Flush says when traces leave (BODYTRACE_FLUSH): verdict = lost and unknown bodies
+	// before the next event, healthy ones in the background; end = every trace before
+	// the next event.
+	Flush export.Flush
 	// TelemetryWait bounds how long a finished response waits for platform.runtimeDone (BODYTRACE_TELEMETRY_WAIT).
 	TelemetryWait time.Duration
 	// LateWriteWait is how long an empty buffered response waits for writes after the
@@ -108,6 +114,7 @@ func Load(getenv func(string) string) Config {
 	case "auto":
 		c.Summary = !c.OTLP
 	}
+	c.Flush = r.flush("BODYTRACE_FLUSH")
 	c.FlushTimeout = r.duration("BODYTRACE_FLUSH_TIMEOUT", c.FlushTimeout, time.Millisecond, 30*time.Second)
 	c.TelemetryWait = r.duration("BODYTRACE_TELEMETRY_WAIT", c.TelemetryWait, 0, 10*time.Second)
 	c.LateWriteWait = r.duration("BODYTRACE_LATE_WRITE_WAIT", c.LateWriteWait, 0, 10*time.Second)
@@ -180,6 +187,19 @@ func (r reader) propagators(v string) []string {
 		}
 	}
 	return out
+}
+
+func (r reader) flush(name string) export.Flush {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return export.DefaultFlush
+	}
+	f, ok := export.ParseFlush(v)
+	if !ok {
+		r.problem("%s=%q is not valid: use verdict (lost and unknown bodies' traces before the next event, healthy ones in the background) or end (every trace before the next event); using %s", name, v, export.DefaultFlush)
+		return export.DefaultFlush
+	}
+	return f
 }
 
 func (r reader) ratio(name string, def float64) float64 {

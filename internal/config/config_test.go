@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bodytrace/bodytrace/internal/export"
 )
 
 func env(m map[string]string) func(string) string {
@@ -19,7 +21,7 @@ func TestLoadDefaults(t *testing.T) {
 	}
 	if c.ProxyAddr != want.ProxyAddr || c.TelemetryAddr != "" || c.OTLP || c.Protocol != want.Protocol || c.Summary != want.Summary ||
 		c.FlushTimeout != want.FlushTimeout || c.TelemetryWait != want.TelemetryWait || c.ResponseGrace != want.ResponseGrace ||
-		c.LogLevel != want.LogLevel || c.ServiceName != "" || len(c.Problems) != 0 {
+		c.LogLevel != want.LogLevel || c.ServiceName != "" || c.Flush != export.FlushVerdict || len(c.Problems) != 0 {
 		t.Errorf("Load(empty) = %+v\nwant %+v", c, want)
 	}
 }
@@ -47,6 +49,8 @@ func TestLoadValid(t *testing.T) {
 		{"summary on with endpoint", map[string]string{"BODYTRACE_SUMMARY": "on", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://x"}, func(c Config) bool { return c.Summary }},
 		{"summary off without endpoint", map[string]string{"BODYTRACE_SUMMARY": "off"}, func(c Config) bool { return !c.Summary }},
 		{"summary off with endpoint", map[string]string{"BODYTRACE_SUMMARY": "OFF", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://x"}, func(c Config) bool { return !c.Summary }},
+		{"flush end", map[string]string{"BODYTRACE_FLUSH": "end"}, func(c Config) bool { return c.Flush == export.FlushEnd }},
+		{"flush verdict upper case", map[string]string{"BODYTRACE_FLUSH": " VERDICT "}, func(c Config) bool { return c.Flush == export.FlushVerdict }},
 		{"flush timeout", map[string]string{"BODYTRACE_FLUSH_TIMEOUT": "2s"}, func(c Config) bool { return c.FlushTimeout == 2*time.Second }},
 		{"flush timeout bare ms", map[string]string{"BODYTRACE_FLUSH_TIMEOUT": "750"}, func(c Config) bool { return c.FlushTimeout == 750*time.Millisecond }},
 		{"flush timeout at max", map[string]string{"BODYTRACE_FLUSH_TIMEOUT": "30s"}, func(c Config) bool { return c.FlushTimeout == 30*time.Second }},
@@ -87,6 +91,7 @@ func TestLoadInvalid(t *testing.T) {
 		{"protocol http/xml", "OTEL_EXPORTER_OTLP_PROTOCOL", "http/xml", []string{"grpc", "http/protobuf", "http/json"}, func(c Config) bool { return c.Protocol == "http/protobuf" }},
 		{"traces protocol", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "udp", []string{"grpc", "http/protobuf"}, func(c Config) bool { return c.Protocol == "http/protobuf" }},
 		{"summary", "BODYTRACE_SUMMARY", "yes", []string{"auto", "on", "off"}, func(c Config) bool { return c.Summary == def.Summary }},
+		{"flush strategy", "BODYTRACE_FLUSH", "periodically,100", []string{"verdict", "end"}, func(c Config) bool { return c.Flush == export.FlushVerdict }},
 		{"flush timeout word", "BODYTRACE_FLUSH_TIMEOUT", "soon", []string{"250ms", "30s"}, func(c Config) bool { return c.FlushTimeout == DefaultFlushTimeout }},
 		{"flush timeout zero", "BODYTRACE_FLUSH_TIMEOUT", "0", []string{"1ms", "30s"}, func(c Config) bool { return c.FlushTimeout == DefaultFlushTimeout }},
 		{"flush timeout too long", "BODYTRACE_FLUSH_TIMEOUT", "1m", []string{"30s"}, func(c Config) bool { return c.FlushTimeout == DefaultFlushTimeout }},

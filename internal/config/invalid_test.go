@@ -4,6 +4,8 @@ import (
 	"net"
 	"strings"
 	"testing"
+
+	"github.com/bodytrace/bodytrace/internal/export"
 )
 
 // invalidCase is one invalid value of one variable the extension reads.
@@ -41,6 +43,9 @@ func invalidValues(def Config) []invalidCase {
 	}
 	for _, v := range []string{"soon", "0", "-1s", "31s", "1h", "1.5", "1e3", "NaN", "9223372036854775807"} {
 		out = append(out, invalidCase{"BODYTRACE_FLUSH_TIMEOUT", v, []string{"1ms", "30s"}, flush})
+	}
+	for _, v := range []string{"periodically,100", "auto", "batch", "1s", "END,"} {
+		out = append(out, invalidCase{"BODYTRACE_FLUSH", v, []string{"verdict", "end"}, func(c Config) bool { return c.Flush == export.DefaultFlush }})
 	}
 	for _, v := range []string{"later", "-1ms", "10001", "11s", "∞"} {
 		out = append(out, invalidCase{"BODYTRACE_TELEMETRY_WAIT", v, []string{"10s"}, wait})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,8 +37,13 @@ type Config struct {
 	Function    Function
 	// Remember is how many finished invocations are remembered for late platform.report events.
 	Remember int
-	// FlushTimeout is the bound on each flush; the OTLP exporter's retries stay within half of it.
+	// FlushTimeout is the bound on each flush, and on each send in the background; the OTLP
+	// exporter's retries stay within half of it.
 	FlushTimeout time.Duration
+	// Flush says when traces leave (BODYTRACE_FLUSH); the zero value is FlushEnd.
+	Flush Flush
+	// Log receives one line when exporting starts failing and one when it recovers.
+	Log *slog.Logger
 	// SampleHealthy is the share of healthy invocations (delivered, empty-by-design) whose
 	// traces are kept, 0 to 1; nil keeps all. Every other verdict is always kept.
 	SampleHealthy *float64
@@ -62,10 +68,16 @@ type Exporter struct {
 	order     []string
 	counts    map[countKey]int // invocations since the last metrics line, for Metrics
 	spans     *countingExporter
+	collect   *spanCollector // the spans of each trace until Export hands them to out
+	out       *outbox
 	traces    *otlp.Client // nil unless traces go over OTLP
 	metrics   *otlpMetrics
-	metricsAt time.Time  // when the last metrics lines were written
-	summary   sync.Mutex // one summary line at a time
+	metricsAt time.Time // when the last metrics lines were written
+	// metricsBusy is set while metrics are sent in the background (FlushVerdict); bg
+	// tracks that goroutine so Shutdown can wait for it.
+	metricsBusy atomic.Bool
+	bg          sync.WaitGroup
+	summary     sync.Mutex // one summary line at a time
 }
 
 // New builds the exporter. It never dials: OTLP connections are made on first export, or
@@ -83,10 +95,12 @@ func New(cfg Config) *Exporter {
 	if exp == nil {
 		return e
 	}
-	e.spans = &countingExporter{SpanExporter: exp, bound: cfg.FlushTimeout}
+	e.spans = &countingExporter{SpanExporter: exp}
 	exp = e.spans
 	res := newResource(cfg.Function)
-	opts := []sdktrace.TracerProviderOption{sdktrace.WithBatcher(exp), sdktrace.WithResource(res)}
+	e.collect = newSpanCollector()
+	e.out = newOutbox(exp, cfg.Flush, cfg.FlushTimeout, cfg.Log)
+	opts := []sdktrace.TracerProviderOption{sdktrace.WithSpanProcessor(e.collect), sdktrace.WithResource(res)}
 	// The SDK keeps every span it is given: bodytrace decides what to keep itself, knowing
 	// the verdict (Export). Lambda's trace header usually says Sampled=0 when X-Ray is not
 	// active, and a parent-based SDK sampler would then drop lost bodies too.
@@ -104,7 +118,8 @@ func New(cfg Config) *Exporter {
 }
 
 // Export emits one finished invocation and returns its trace id ("" without a tracer).
-// Spans are queued; Flush sends them.
+// Its spans are queued: a lost or unknown body's for Flush, a healthy one's for Flush
+// (FlushEnd) or the background (FlushVerdict).
 func (e *Exporter) Export(r invocation.Record) string {
 	v := r.Judge()
 	e.count(&r, v)
@@ -114,6 +129,7 @@ func (e *Exporter) Export(r invocation.Record) string {
 		sc := emit(e.tracer, &r, v, e.cfg.Function, e.cfg.Propagators)
 		traceID = sc.TraceID().String()
 		e.remember(r.RequestID, sc)
+		e.out.add(e.collect.take(sc.TraceID()), urgent(&r, v))
 	}
 	if e.cfg.Summary != nil {
 		sum := NewSummary(&r, v, traceID)
@@ -143,6 +159,8 @@ func (e *Exporter) Late(requestID string, p invocation.Platform) bool {
 	if p.Report != nil {
 		report(ctx, e.tracer, p.Report)
 	}
+	// Late platform events are never why a body was lost: they leave with the healthy traces.
+	e.out.add(e.collect.take(sc.TraceID()), false)
 	return true
 }
 
@@ -192,27 +210,67 @@ func (e *Exporter) AddHeaders(h map[string]string) {
 	}
 }
 
-// Flush sends everything queued, giving up when ctx ends.
+// Flush sends what must leave before the next event, giving up when ctx ends: the traces
+// of lost and unknown bodies, and under FlushEnd every trace. After a failed or slow
+// export it returns a *PausedError at once, without waiting for the backend, until a
+// background retry succeeds.
 func (e *Exporter) Flush(ctx context.Context) error {
 	// A backend that takes traces but not metrics (Jaeger) must not read as an outage
 	// once a minute: metric errors surface at SHUTDOWN only.
-	_ = e.writeMetrics(ctx, false)
-	if e.provider == nil {
+	if e.cfg.Flush == FlushVerdict && e.metrics != nil {
+		e.metricsInBackground()
+	} else {
+		_ = e.writeMetrics(ctx, false)
+	}
+	if e.out == nil {
 		return nil
 	}
-	if err := e.provider.ForceFlush(ctx); err != nil {
+	if err := e.out.flush(ctx); err != nil {
 		return fmt.Errorf("flush spans: %w", err)
 	}
 	return nil
 }
 
+// metricsInBackground sends the OTLP metrics, once they are due, without holding the
+// invocation: under FlushVerdict a round trip to the backend once a minute is not billed.
+func (e *Exporter) metricsInBackground() {
+	e.mu.Lock()
+	due := time.Since(e.metricsAt) >= metricsEvery
+	e.mu.Unlock()
+	if !due || !e.metricsBusy.CompareAndSwap(false, true) {
+		return
+	}
+	e.bg.Add(1)
+	go func() {
+		defer e.bg.Done()
+		defer e.metricsBusy.Store(false)
+		ctx, stop := runningTimeout(context.Background(), retryBudget(e.cfg.FlushTimeout)*2)
+		_ = e.writeMetrics(ctx, false)
+		stop()
+	}()
+}
+
+// Waiting counts the traces not yet sent (tests, and the log at shutdown).
+func (e *Exporter) Waiting() int {
+	if e.out == nil {
+		return 0
+	}
+	return e.out.waiting()
+}
+
 // Shutdown flushes and releases the exporter; ctx bounds it.
 func (e *Exporter) Shutdown(ctx context.Context) error {
+	waited := make(chan struct{})
+	go func() { e.bg.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-ctx.Done():
+	}
 	merr := e.writeMetrics(ctx, true)
 	if e.provider == nil {
 		return merr
 	}
-	err := e.provider.Shutdown(ctx)
+	err := errors.Join(e.out.shutdown(ctx), e.provider.Shutdown(ctx))
 	if errors.Is(err, context.DeadlineExceeded) {
 		return errors.Join(fmt.Errorf("shutdown exporter: spans still pending at the deadline: %w", err), merr)
 	}
@@ -230,47 +288,28 @@ func since(a, b time.Time) float64 {
 	return float64(b.Sub(a).Microseconds()) / 1000
 }
 
-// countingExporter counts the spans of exports that failed: the spans a backend outage
-// cost, reported when exporting starts failing and when it recovers. It also counts the
-// exports the backend took within the flush bound: the only evidence that an outage ended.
+// countingExporter counts the spans a collector rejected in a partial success; the
+// outbox counts those it gives up itself.
 type countingExporter struct {
 	sdktrace.SpanExporter
-	bound     time.Duration // an export slower than this is no sign of recovery
-	dropped   atomic.Int64
-	delivered atomic.Int64
+	dropped atomic.Int64
 }
 
 func (c *countingExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
-	start := time.Now()
 	err := c.SpanExporter.ExportSpans(ctx, spans)
-	if err == nil && len(spans) > 0 && (c.bound <= 0 || time.Since(start) <= c.bound) {
-		c.delivered.Add(1)
-	}
 	var rejected *otlp.RejectedError
-	switch {
-	case errors.As(err, &rejected):
+	if errors.As(err, &rejected) {
 		// A partial success: the collector kept the rest.
 		c.dropped.Add(rejected.Rejected)
-	case err != nil:
-		c.dropped.Add(int64(len(spans)))
 	}
 	return err
 }
 
-// Delivered counts the exports the backend accepted within the flush bound so far. A flush
-// that returns without error proves nothing when it had nothing to send, and a backend that
-// answers after the bound (a stall) is still down for an invocation waiting on it.
-func (e *Exporter) Delivered() int64 {
-	if e.spans == nil {
-		return 0
-	}
-	return e.spans.delivered.Load()
-}
-
-// Dropped counts the spans whose export failed so far.
+// Dropped counts the spans lost so far: rejected by the collector, or given up by the
+// outbox (over its bounds while the backend was down, refused for good, left at SHUTDOWN).
 func (e *Exporter) Dropped() int64 {
 	if e.spans == nil {
 		return 0
 	}
-	return e.spans.dropped.Load()
+	return e.spans.dropped.Load() + e.out.dropped.Load()
 }

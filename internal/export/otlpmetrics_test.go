@@ -2,7 +2,9 @@ package export
 
 import (
 	"context"
+	"sync"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	colmetricpb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
@@ -66,5 +68,41 @@ func TestOTLPMetricsCountEveryInvocation(t *testing.T) {
 	}
 	if sums["bodytrace.invocations"] != 30 || sums["bodytrace.lost_bodies"] != 10 {
 		t.Fatalf("counters %v, want 30 invocations and 10 lost bodies", sums)
+	}
+}
+
+// TestOTLPMetricsInBackground: under FlushVerdict the once-a-minute metrics request does
+// not hold the flush; SHUTDOWN waits for it and sends the last counts.
+func TestOTLPMetricsInBackground(t *testing.T) {
+	gate := make(chan struct{})
+	mm := &memMetrics{}
+	var mu sync.Mutex
+	send := func(ctx context.Context, msg []byte) error {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return mm.send(ctx, msg)
+	}
+	e := New(Config{SpanExporter: tracetest.NewInMemoryExporter(), SendMetrics: send, Flush: FlushVerdict, FlushTimeout: 10 * time.Second})
+	e.metricsAt = time.Now().Add(-2 * metricsEvery)
+	e.Export(record("m1", 10, ""))
+	if err := e.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !e.metricsBusy.Load() {
+		t.Fatal("the due metrics were not sent in the background")
+	}
+	close(gate) // the backend answers after the flush returned
+	if err := e.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(mm.got) != 2 {
+		t.Fatalf("%d metrics requests, want the background one and SHUTDOWN's", len(mm.got))
 	}
 }

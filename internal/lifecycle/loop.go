@@ -31,7 +31,8 @@ type Exporter interface {
 
 // Config holds the loop's bounds.
 type Config struct {
-	// FlushTimeout bounds each flush before the next /next.
+	// FlushTimeout bounds each flush before the next /next. What a flush waits for is the
+	// exporter's business (export.Flush): under the default, only lost and unknown bodies.
 	FlushTimeout time.Duration
 	// TelemetryWait bounds how long a record with its response waits for platform.runtimeDone.
 	TelemetryWait time.Duration
@@ -71,7 +72,6 @@ type Loop struct {
 	coldTaken atomic.Bool // the cold-start invocation has been claimed
 	stepsSeen atomic.Bool // the function sends step lines
 	stepLines *steps.Counter
-	flushes   atomic.Int64 // flushes so far, for exporters that count no deliveries
 
 	// asked is when the runtime last asked for an event (a /next arrived), unix ns.
 	asked atomic.Int64
@@ -84,10 +84,6 @@ type Loop struct {
 	waiters      map[string]chan struct{} // closed when the record is finished
 	timers       map[string]*time.Timer   // TelemetryWait per record
 	stats        Stats
-	// flushFailing is true while flushes fail, so failures are logged once per outage;
-	// deliveredAtFailure is the exporter's Delivered count when the outage began.
-	flushFailing       bool
-	deliveredAtFailure int64
 }
 
 // Stats counts what the loop did, for the log at shutdown and for tests.
@@ -98,7 +94,8 @@ type Stats struct {
 	// Strays counts records for request ids no trusted source opened (step lines or
 	// telemetry for ids the Runtime API never delivered), dropped without an export.
 	Strays int
-	// FlushFailures counts flushes that did not finish within the bound.
+	// FlushFailures counts flushes that failed, or returned at once because the exporter's
+	// circuit breaker was open.
 	FlushFailures int
 }
 
@@ -297,43 +294,13 @@ func (l *Loop) invoke(ctx context.Context, ev extapi.Event) {
 func (l *Loop) flush(ctx context.Context) {
 	fctx, cancel := context.WithTimeout(ctx, l.cfg.FlushTimeout)
 	defer cancel()
-	err := l.exp.Flush(fctx)
-	delivered := l.delivered()
-	l.mu.Lock()
-	wasFailing := l.flushFailing
-	switch {
-	case err != nil:
+	// The exporter logs when exporting starts failing and when it recovers (its circuit
+	// breaker knows, background exports included); the loop only counts.
+	if err := l.exp.Flush(fctx); err != nil {
+		l.mu.Lock()
 		l.stats.FlushFailures++
-		if !wasFailing {
-			l.deliveredAtFailure = delivered
-		}
-		l.flushFailing = true
-	case wasFailing && delivered > l.deliveredAtFailure:
-		// An outage ends when the backend takes an export within the bound, not when a
-		// flush had nothing to send or a stalled export finally got its answer.
-		l.flushFailing = false
+		l.mu.Unlock()
 	}
-	recovered := wasFailing && !l.flushFailing
-	failures := l.stats.FlushFailures
-	l.mu.Unlock()
-	// One line when exporting starts failing, one when it recovers: a backend that is
-	// down must not write a warning per invocation.
-	switch {
-	case err != nil && !wasFailing:
-		l.log.Warn("flush", "err", err, "bound", l.cfg.FlushTimeout.String(),
-			"note", "spans not exported within the bound are dropped; logged again when export recovers")
-	case recovered:
-		l.log.Info("export recovered", "failed_flushes_so_far", failures, "spans_dropped_so_far", l.droppedSpans())
-	}
-}
-
-// delivered is the exporter's count of exports taken within the flush bound; an exporter
-// that keeps none counts every flush without error as one.
-func (l *Loop) delivered() int64 {
-	if d, ok := l.exp.(interface{ Delivered() int64 }); ok {
-		return d.Delivered()
-	}
-	return l.flushes.Add(1)
 }
 
 // droppedSpans is the exporter's count of spans lost to failed exports, when it keeps one.

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -81,7 +84,7 @@ func (c *Client) Send(ctx context.Context, msg []byte) (rejected int64, err erro
 	for {
 		rejected, err = c.send(ctx, msg)
 		var re *retryable
-		if err == nil || !errors.As(err, &re) {
+		if err == nil || !errors.As(err, &re) || re.later {
 			return rejected, err
 		}
 		wait := delay
@@ -106,6 +109,31 @@ func (c *Client) Send(ctx context.Context, msg []byte) (rejected int64, err erro
 type retryable struct {
 	err   error
 	after time.Duration // the server's Retry-After, when it gave one
+	// later is set for a failure that will not go away within one Send's retries (a
+	// certificate not trusted, a host name that does not resolve): worth trying again
+	// later, not now.
+	later bool
+}
+
+// notSoon reports whether a transport error is one that retrying within a Send cannot
+// fix: a certificate that is not trusted, or a host name that does not resolve.
+func notSoon(err error) bool {
+	var (
+		verify   *tls.CertificateVerificationError
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+		dns      *net.DNSError
+	)
+	return errors.As(err, &verify) || errors.As(err, &unknown) || errors.As(err, &hostname) ||
+		errors.As(err, &invalid) || (errors.As(err, &dns) && dns.IsNotFound)
+}
+
+// Retryable reports whether err, from Send, is a failure the protocol says may succeed if
+// sent again (connection errors, timeouts, 429, 502-504, retryable gRPC codes).
+func Retryable(err error) bool {
+	var re *retryable
+	return errors.As(err, &re)
 }
 
 func (r *retryable) Error() string { return r.err.Error() }
@@ -151,7 +179,7 @@ func (c *Client) send(ctx context.Context, msg []byte) (int64, error) {
 			err = uerr.Err
 		}
 		// Connection refused, reset, timeout: the collector may be back on the next try.
-		return 0, &retryable{err: fmt.Errorf("OTLP %s to %s: %w", c.ep.Protocol, redactURL(c.ep.URL), err)}
+		return 0, &retryable{err: fmt.Errorf("OTLP %s to %s: %w", c.ep.Protocol, redactURL(c.ep.URL), err), later: notSoon(err)}
 	}
 	defer resp.Body.Close()
 	// Bounded: a misbehaving collector cannot make the extension read forever.

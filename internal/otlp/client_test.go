@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -319,5 +320,28 @@ func TestWarmReusesTheConnection(t *testing.T) {
 	}
 	if n := conns.Load(); n != 1 {
 		t.Fatalf("%d connections, want the warm one reused", n)
+	}
+}
+
+// TestUntrustedCertificateNotRetriedNow: a certificate the client does not trust fails the
+// Send after one connection, not after a retry per backoff step (each a TLS handshake and
+// part of the flush bound), and the failure is still retryable later.
+func TestUntrustedCertificateNotRetriedNow(t *testing.T) {
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	defer srv.Close()
+	_, err := NewClient(Endpoint{Protocol: HTTPProtobuf, URL: srv.URL, Timeout: time.Second}, time.Second).Send(context.Background(), []byte{1})
+	if err == nil || !strings.Contains(err.Error(), "certificate") || !Retryable(err) {
+		t.Fatalf("Send = %v, want a retryable certificate error", err)
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("%d connections for one Send, want 1", n)
 	}
 }

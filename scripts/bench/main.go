@@ -27,23 +27,32 @@ import (
 // counts are the repetitions of each measurement.
 type counts struct {
 	Cold                           int // cold starts per configuration and runtime
+	Freeze                         int // invocations in the freeze run
 	KB, MB, Six, Stream1, Stream50 int // invocations per configuration
 	MicroCount                     int // go test -count
 }
 
 var (
-	fullCounts  = counts{Cold: 20, KB: 1000, MB: 300, Six: 100, Stream1: 200, Stream50: 30, MicroCount: 6}
-	quickCounts = counts{Cold: 3, KB: 100, MB: 20, Six: 6, Stream1: 10, Stream50: 3, MicroCount: 1}
+	fullCounts  = counts{Cold: 20, Freeze: 1000, KB: 1000, MB: 300, Six: 100, Stream1: 200, Stream50: 30, MicroCount: 6}
+	quickCounts = counts{Cold: 3, Freeze: 30, KB: 100, MB: 20, Six: 6, Stream1: 10, Stream50: 3, MicroCount: 1}
 )
 
 func main() {
 	out := flag.String("out", filepath.Join(localrun.Root(), "BENCHMARKS.md"), "report to write")
 	quick := flag.Bool("quick", false, "few repetitions, to try the suite out (figures not meaningful)")
 	noMicro := flag.Bool("no-micro", false, "skip the go test microbenchmarks")
+	remoteOnly := flag.Bool("remote-only", false, "run only the remote backend and freeze phases (the report has only their sections)")
 	flag.Parse()
 	n := fullCounts
 	if *quick {
 		n = quickCounts
+	}
+	if *remoteOnly {
+		if err := runRemoteOnly(*out, n); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	if err := run(*out, n, !*noMicro); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -169,6 +178,9 @@ func run(out string, n counts, micro bool) error {
 		return err
 	}
 	if r.Cost, err = costPhase(ctx, tools, r.WarmConfigs, jaeger, n.KB); err != nil {
+		return err
+	}
+	if r.Remote, err = remotePhase(ctx, tools, base, jaeger, n.KB, n.Freeze); err != nil {
 		return err
 	}
 	r.Elapsed = time.Since(suiteStart)

@@ -34,6 +34,7 @@ type report struct {
 	Buffered *phase
 	Streamed *phase
 	Cost     *costResult
+	Remote   *remoteResult
 }
 
 const (
@@ -174,6 +175,9 @@ func (r *report) markdown() string {
 		row(fmt.Sprintf("extension RSS < 20 MB after %d invocations", ph.Done["B@first"]),
 			mib(float64(bm.RSS)), bm.RSS > 0 && bm.RSS < rssTarget, mib(float64(cm.RSS)))
 	}
+	for _, t := range r.remoteTargets() {
+		row(t.target, t.figure, t.ok, "")
+	}
 	for _, l := range r.Layer {
 		row(fmt.Sprintf("layer zip < 5 MB (5,000,000 bytes): %s", l.Zip),
 			fmt.Sprintf("%d bytes (%.2f MB, %.2f MiB)", l.Zipped, float64(l.Zipped)/1e6, float64(l.Zipped)/(1<<20)), l.Zipped < zipTarget, "")
@@ -261,6 +265,7 @@ func (r *report) markdown() string {
 	p("")
 
 	r.costMarkdown(p)
+	r.remoteMarkdown(p)
 
 	// Memory.
 	p("## Extension memory")

@@ -1,0 +1,400 @@
+package main
+
+// The backend at a distance: bodytrace exporting to a loopback stand-in in front of
+// Jaeger that answers each OTLP request after a set delay (BENCH_REMOTE_DELAY, default
+// 30 ms), as a SaaS endpoint or a gateway in another VPC would. For each flush strategy
+// and runtime: the caller's latency, and the REPORT lines' Duration and Billed Duration
+// (in the emulator's classic mode the invocation lasts until every extension's next
+// /next: what an extension does after the response is billed there, as on Lambda). Then
+// the freeze run: many invocations with the extension stopped (SIGSTOP) after each,
+// longer than its flush bound, and every trace looked up in Jaeger.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/bodytrace/bodytrace/internal/localrun"
+)
+
+// remoteRow is one configuration's figures in the remote phase.
+type remoteRow struct {
+	Latency          []time.Duration
+	Duration, Billed sample
+}
+
+// remoteResult is what the remote phase measured: runtime → configuration key → row.
+type remoteResult struct {
+	Delay  time.Duration
+	N      int
+	Rows   map[string]map[string]*remoteRow
+	Freeze *freezeResult
+}
+
+// remoteConfigs are the remote phase's columns.
+var remoteConfigs = []struct{ Key, Flush, Label string }{
+	{"A", "", "no extension"},
+	{"S", "summary", "bodytrace without an OTLP endpoint (summary lines in the log): what bodytrace adds apart from exporting"},
+	{"E", "end", "bodytrace, `BODYTRACE_FLUSH=end` (every trace before the next event)"},
+	{"V", "verdict", "bodytrace, `BODYTRACE_FLUSH=verdict` (the default: lost bodies before the next event, healthy ones in the background)"},
+}
+
+// remoteDelay reads BENCH_REMOTE_DELAY (a Go duration), 30 ms by default.
+func remoteDelay() (time.Duration, error) {
+	v := os.Getenv("BENCH_REMOTE_DELAY")
+	if v == "" {
+		return 30 * time.Millisecond, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("BENCH_REMOTE_DELAY=%q: use a duration such as 30ms", v)
+	}
+	return d, nil
+}
+
+// remotePhase runs A, E and V side by side, alternated, on the 1 KB buffered load, for the
+// Node.js and the Go example.
+func remotePhase(ctx context.Context, tools localrun.Tools, art localrun.Artifacts, jaeger *localrun.Jaeger, n, freezeN int) (*remoteResult, error) {
+	delay, err := remoteDelay()
+	if err != nil {
+		return nil, err
+	}
+	remote, err := localrun.StartRemote(jaeger.OTLPHTTP, delay)
+	if err != nil {
+		return nil, err
+	}
+	defer remote.Close()
+	res := &remoteResult{Delay: delay, N: n, Rows: map[string]map[string]*remoteRow{}}
+	ld := load{Name: "1 KB", Bytes: 1024, N: n}
+	for _, fn := range []localrun.Function{{Runtime: "node", Handler: "index.handler"}, {Runtime: "go", Handler: "buffered"}} {
+		progress("remote backend (%v away): %d × %s %s per configuration (A, S, E, V)", delay, n, ld.Name, fn.Runtime)
+		rows, err := remoteRun(ctx, tools, art, fn, remote, ld)
+		if err != nil {
+			return nil, fmt.Errorf("remote %s: %w", fn.Runtime, err)
+		}
+		res.Rows[fn.Runtime] = rows
+	}
+	if freezeN > 0 {
+		progress("freezes: %d invocations, the extension stopped after each", freezeN)
+		if res.Freeze, err = freezeRun(ctx, tools, art, jaeger, remote, freezeN); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func remoteRun(ctx context.Context, tools localrun.Tools, art localrun.Artifacts, fn localrun.Function, remote *localrun.Remote, ld load) (map[string]*remoteRow, error) {
+	lambdas := map[string]*localrun.Lambda{}
+	marks := map[string]int{}
+	defer func() {
+		for _, l := range lambdas {
+			l.Stop()
+		}
+	}()
+	for _, c := range remoteConfigs {
+		f := fn
+		f.NoExtension = c.Flush == ""
+		env := []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://" + remote.Addr, "OTEL_SERVICE_NAME=bench-remote", "BODYTRACE_FLUSH=" + c.Flush}
+		if c.Flush == "summary" {
+			env = []string{"OTEL_SERVICE_NAME=bench-remote"}
+		}
+		l, err := localrun.Launch(tools, art, f, env...)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c.Key, err)
+		}
+		lambdas[c.Key] = l
+		for range warmup {
+			if err := invokeChecked(ctx, l, ld); err != nil {
+				return nil, fmt.Errorf("%s warm-up: %w", c.Key, err)
+			}
+		}
+		marks[c.Key] = len(l.Log.String())
+	}
+	rows := map[string]*remoteRow{}
+	for _, c := range remoteConfigs {
+		rows[c.Key] = &remoteRow{}
+	}
+	for i := range ld.N {
+		for j := range remoteConfigs {
+			c := remoteConfigs[(i+j)%len(remoteConfigs)]
+			t := time.Now()
+			if err := invokeChecked(ctx, lambdas[c.Key], ld); err != nil {
+				return nil, fmt.Errorf("%s: %w", c.Key, err)
+			}
+			rows[c.Key].Latency = append(rows[c.Key].Latency, time.Since(t))
+		}
+	}
+	for _, c := range remoteConfigs {
+		l := lambdas[c.Key]
+		l.Stop() // the last REPORT is written once the extensions are done with the invoke
+		delete(lambdas, c.Key)
+		rows[c.Key].Duration, rows[c.Key].Billed = reports(l.Log.String()[marks[c.Key]:])
+		if len(rows[c.Key].Billed) < ld.N*9/10 {
+			return nil, fmt.Errorf("%s: %d REPORT lines for %d invocations", c.Key, len(rows[c.Key].Billed), ld.N)
+		}
+	}
+	return rows, nil
+}
+
+// freezeResult is the freeze run: every trace looked up in Jaeger after SHUTDOWN.
+type freezeResult struct {
+	Invocations, Lost     int
+	Missing, LostMissing  int
+	Stop, Bound           time.Duration
+	Exports               int64
+	FlushWarnings, Errors int
+	Warnings              []string // the extension's flush warnings and recoveries, as logged
+}
+
+const (
+	freezeBound = 200 * time.Millisecond // BODYTRACE_FLUSH_TIMEOUT in the freeze run
+	freezeStop  = 300 * time.Millisecond // each freeze: longer than the bound
+)
+
+// freezeRun invokes the Node.js example n times through a function URL event, one in ten
+// with an empty body (lost:handler), stopping the extension after each invocation for
+// longer than its flush bound, then stops the emulator (SHUTDOWN) and looks every trace up.
+func freezeRun(ctx context.Context, tools localrun.Tools, art localrun.Artifacts, jaeger *localrun.Jaeger, remote *localrun.Remote, n int) (*freezeResult, error) {
+	res := &freezeResult{Invocations: n, Stop: freezeStop, Bound: freezeBound}
+	before := remote.Answered()
+	service := fmt.Sprintf("bench-freeze-%d", time.Now().Unix())
+	l, err := localrun.Launch(tools, art, localrun.Function{Runtime: "node", Handler: "index.handler"},
+		"OTEL_EXPORTER_OTLP_ENDPOINT=http://"+remote.Addr, "OTEL_SERVICE_NAME="+service,
+		"BODYTRACE_SUMMARY=on", "BODYTRACE_FLUSH_TIMEOUT="+freezeBound.String())
+	if err != nil {
+		return nil, err
+	}
+	defer l.Stop()
+	pid := 0
+	for i := range n {
+		q := map[string]string{"bytes": "1024"}
+		if i%10 == 3 {
+			q = map[string]string{"empty": "1"}
+			res.Lost++
+		}
+		ev, err := functionURLEvent(q)
+		if err != nil {
+			return nil, err
+		}
+		ictx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		_, err = l.Invoke(ictx, ev)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("freeze invocation %d: %w", i, err)
+		}
+		if pid == 0 {
+			if pid, err = l.ExtensionPid(); err != nil {
+				return nil, err
+			}
+		}
+		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+			return nil, err
+		}
+		time.Sleep(freezeStop)
+		if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+			return nil, err
+		}
+	}
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	sums, err := l.WaitSummaries(wctx, n)
+	if err != nil {
+		return nil, err
+	}
+	l.Stop()
+	log := l.Log.String()
+	res.FlushWarnings = strings.Count(log, `"msg":"flush"`)
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, `"msg":"flush"`) || strings.Contains(line, `"msg":"export recovered"`) {
+			res.Warnings = append(res.Warnings, strings.TrimSpace(line))
+		}
+	}
+	res.Exports = remote.Answered() - before
+	for i, s := range sums {
+		id, _ := s["traceId"].(string)
+		lost := i%10 == 3
+		if lost && s["verdict"] != "lost:handler" || !lost && s["verdict"] != "delivered" {
+			res.Errors++
+		}
+		tctx, tcancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := jaeger.Trace(tctx, id, 3)
+		tcancel()
+		if id == "" || err != nil {
+			res.Missing++
+			if lost {
+				res.LostMissing++
+			}
+		}
+	}
+	return res, nil
+}
+
+// functionURLEvent is examples/events/function-url.json with the query parameters q.
+func functionURLEvent(q map[string]string) ([]byte, error) {
+	b, err := os.ReadFile(filepath.Join(localrun.Root(), "examples", "events", "function-url.json"))
+	if err != nil {
+		return nil, err
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(b, &ev); err != nil {
+		return nil, err
+	}
+	var raw []string
+	qs := map[string]any{}
+	for k, v := range q {
+		qs[k] = v
+		raw = append(raw, k+"="+v)
+	}
+	ev["queryStringParameters"], ev["rawQueryString"] = qs, strings.Join(raw, "&")
+	return json.Marshal(ev)
+}
+
+// remoteMarkdown writes the remote backend's section.
+func (r *report) remoteMarkdown(p func(string, ...any)) {
+	rr := r.Remote
+	if rr == nil {
+		return
+	}
+	p("## With the backend at a distance")
+	p("")
+	p("bodytrace exporting OTLP/HTTP to `localrun.Remote`, a loopback stand-in in front of Jaeger that answers each request %v after it arrived (`BENCH_REMOTE_DELAY`; a stand-in because no remote network runs here), %d warm 1 KB buffered invocations per configuration, A, S, E and V alternated invocation by invocation, for each runtime:", rr.Delay, rr.N)
+	p("")
+	for _, c := range remoteConfigs {
+		p("- **%s**: %s.", c.Key, c.Label)
+	}
+	p("")
+	p("Client latency is what the caller waits (the emulator answers the caller only after every extension's next `/next`, so here it includes what an extension does before that; on Lambda the caller gets the answer as soon as the runtime posts it). Post-response time is the REPORT line's Duration minus A's: what the extension adds to the billed invocation after the response. Billed Duration is rounded up to 1 ms per invocation, so its mean is the figure to read.")
+	p("")
+	p("| runtime | configuration | client latency, median (p25–p75) | added, median | added, mean | REPORT Duration, median | post-response added, median | mean | Billed Duration, mean | billed added, mean |")
+	p("|---|---|---|---|---|---|---|---|---|---|")
+	for _, rt := range []string{"node", "go"} {
+		rows := rr.Rows[rt]
+		a := rows["A"]
+		if a == nil {
+			continue
+		}
+		la := durations(a.Latency)
+		for _, c := range remoteConfigs {
+			x := rows[c.Key]
+			lx := durations(x.Latency)
+			p("| %s | %s | %s (%s–%s) ms | %s ms | %s ms | %s ms | %s ms | %s ms | %.3f ms | %s ms |", rt, c.Key,
+				fmtMs(lx.median()), fmtMs(lx.q(0.25)), fmtMs(lx.q(0.75)),
+				signed(lx.median()-la.median(), ""), signed(mean(lx)-mean(la), ""),
+				fmtMs(x.Duration.median()), signed(x.Duration.median()-a.Duration.median(), ""), signed(mean(x.Duration)-mean(a.Duration), ""),
+				mean(x.Billed), signed(mean(x.Billed)-mean(a.Billed), ""))
+		}
+	}
+	p("")
+	if f := rr.Freeze; f != nil {
+		p("Freezes: %d invocations of the Node.js example through a function URL event (one in ten with an empty body, `lost:handler`: %d), the backend %v away, `BODYTRACE_FLUSH_TIMEOUT=%v`, the extension stopped (SIGSTOP) for %v after every invocation and resumed (SIGCONT), as Lambda freezes an idle environment; then SHUTDOWN and every trace id of the summary lines looked up in Jaeger.", f.Invocations, f.Lost, rr.Delay, f.Bound, f.Stop)
+		p("")
+		p("| invocations | lost bodies | traces missing from Jaeger | of them lost bodies | OTLP requests | `flush` warnings | wrong verdicts |")
+		p("|---|---|---|---|---|---|---|")
+		p("| %d | %d | %d | %d | %d | %d | %d |", f.Invocations, f.Lost, f.Missing, f.LostMissing, f.Exports, f.FlushWarnings, f.Errors)
+		p("")
+		for _, w := range f.Warnings {
+			p("    %s", w)
+		}
+		if len(f.Warnings) > 0 {
+			p("")
+		}
+	}
+}
+
+// Targets with the backend at a distance (issue 19), for configuration V (the default).
+const (
+	remoteBilledMedianMs = 1.0
+	remoteBilledMeanMs   = 2.0
+	remoteClientMs       = 0.2
+)
+
+type targetRow struct {
+	target, figure string
+	ok             bool
+}
+
+// remoteTargets are the Targets rows of the remote phase.
+func (r *report) remoteTargets() []targetRow {
+	rr := r.Remote
+	if rr == nil {
+		return nil
+	}
+	var out []targetRow
+	for _, rt := range []string{"node", "go"} {
+		a, v := rr.Rows[rt]["A"], rr.Rows[rt]["V"]
+		if a == nil || v == nil {
+			continue
+		}
+		med := v.Duration.median() - a.Duration.median()
+		avg := mean(v.Duration) - mean(a.Duration)
+		out = append(out, targetRow{
+			fmt.Sprintf("post-response time added with a backend %v away < %.0f ms median and < %.0f ms mean (%s, 1 KB, default flush)", rr.Delay, remoteBilledMedianMs, remoteBilledMeanMs, rt),
+			fmt.Sprintf("%s ms median, %s ms mean (Billed Duration mean %s ms; E, flush at the end: %s ms median)", signed(med, ""), signed(avg, ""),
+				signed(mean(v.Billed)-mean(a.Billed), ""), signed(rr.Rows[rt]["E"].Duration.median()-a.Duration.median(), "")),
+			med < remoteBilledMedianMs && avg < remoteBilledMeanMs})
+		la, lv := durations(a.Latency), durations(v.Latency)
+		out = append(out, targetRow{
+			fmt.Sprintf("client latency added with a backend %v away < %.1f ms median (%s, 1 KB, default flush)", rr.Delay, remoteClientMs, rt),
+			fmt.Sprintf("%s ms", signed(lv.median()-la.median(), "")), lv.median()-la.median() < remoteClientMs})
+	}
+	if f := rr.Freeze; f != nil {
+		out = append(out, targetRow{
+			fmt.Sprintf("zero lost-body traces lost across %d invocations with freezes (SIGSTOP/SIGCONT of the extension)", f.Invocations),
+			fmt.Sprintf("%d of %d lost bodies' traces missing; %d of %d traces missing in all", f.LostMissing, f.Lost, f.Missing, f.Invocations),
+			f.LostMissing == 0})
+	}
+	return out
+}
+
+// runRemoteOnly runs the remote and freeze phases alone and writes their sections to out.
+func runRemoteOnly(out string, n counts) error {
+	root := localrun.Root()
+	tools, err := localrun.FindTools()
+	if err != nil {
+		return err
+	}
+	r := &report{Counts: n, Started: time.Now(), Command: "go run ./scripts/bench " + strings.Join(os.Args[1:], " "), Machine: machine()}
+	progress("building the layer (scripts/build-layer.sh)")
+	if r.Layer, err = buildLayer(root); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "bodytrace-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	art, err := localrun.LayerArtifacts()
+	if err != nil {
+		return err
+	}
+	if art.GoExample, err = localrun.Build(tmp, "./examples/go", "go-example"); err != nil {
+		return err
+	}
+	jaeger, err := localrun.StartJaeger(tools.Jaeger, false)
+	if err != nil {
+		return err
+	}
+	defer jaeger.Stop()
+	if r.Remote, err = remotePhase(context.Background(), tools, art, jaeger, n.KB, n.Freeze); err != nil {
+		return err
+	}
+	var w strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&w, format+"\n", args...) }
+	p("# bodytrace benchmarks: the backend at a distance only")
+	p("")
+	p("Generated by `%s` on %s; %s.", strings.TrimSpace(r.Command), r.Started.UTC().Format("2006-01-02 15:04 MST"), r.Machine)
+	p("")
+	p("| target | V (default flush) | verdict |")
+	p("|---|---|---|")
+	for _, t := range r.remoteTargets() {
+		p("| %s | %s | %s |", t.target, t.figure, verdict(t.ok))
+	}
+	p("")
+	r.remoteMarkdown(p)
+	return os.WriteFile(out, []byte(w.String()), 0o644)
+}
