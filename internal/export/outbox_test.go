@@ -303,7 +303,7 @@ func TestRunningTimeoutLeavesOutFreezes(t *testing.T) {
 	}
 
 	// A freeze before the timer's goroutine first runs still shows.
-	ctx, stop = runningTimeout(context.Background(), 300*time.Millisecond)
+	_, stop = runningTimeout(context.Background(), 300*time.Millisecond)
 	if err := exec.Command("sh", "-c", "kill -STOP "+strconv.Itoa(os.Getpid())+"; sleep 0.5; kill -CONT "+strconv.Itoa(os.Getpid())).Run(); err != nil {
 		t.Fatal(err)
 	}
