@@ -181,11 +181,11 @@ func (r *Record) intactBody() (Verdict, bool) {
 	switch {
 	case enc == "gzip" && len(head) >= len(gzipMagic) && !bytes.HasPrefix(head, gzipMagic):
 		if asText {
-			return lost("handler", "content-encoding gzip but the body is not gzip: binary sent without isBase64Encoded (%d bytes became U+FFFD)", resp.Replacements), true
+			return lost("handler", "content-encoding gzip but the body is not gzip: binary sent without isBase64Encoded (%d U+FFFD replacement characters in the body)", resp.Replacements), true
 		}
 		return lost("handler", "content-encoding gzip but the body does not start with gzip's bytes (1f 8b)%s", notBase64(resp)), true
 	case enc != EncodingIdentity && enc != "" && asText:
-		return lost("handler", "content-encoding %s but the body was sent as text: binary sent without isBase64Encoded (%d bytes became U+FFFD)", enc, resp.Replacements), true
+		return lost("handler", "content-encoding %s but the body was sent as text: binary sent without isBase64Encoded (%d U+FFFD replacement characters in the body)", enc, resp.Replacements), true
 	}
 	if enc == EncodingIdentity {
 		if v, ok := r.contentLengthAgrees(asText); !ok {
@@ -194,7 +194,7 @@ func (r *Record) intactBody() (Verdict, bool) {
 		if sigs := signatures[mt]; sigs != nil && code < 300 && code != http.StatusPartialContent && resp.BodyBytes >= int64(len(sigs[0])) && !hasAnyPrefix(head, sigs) {
 			switch {
 			case asText:
-				return lost("handler", "content-type %s but the body is not a %s: binary sent without isBase64Encoded (%d bytes became U+FFFD)", mt, formatName(mt), resp.Replacements), true
+				return lost("handler", "content-type %s but the body is not a %s: binary sent without isBase64Encoded (%d U+FFFD replacement characters in the body)", mt, formatName(mt), resp.Replacements), true
 			case hasAnyPrefix(head, base64Signatures(sigs)):
 				return lost("handler", "content-type %s but the body is base64 text, not a %s: it was base64-encoded twice (send the bytes, or the base64 once with isBase64Encoded)", mt, formatName(mt)), true
 			}
@@ -202,7 +202,7 @@ func (r *Record) intactBody() (Verdict, bool) {
 		}
 	}
 	if asText && binaryType(mt) {
-		return lost("handler", "content-type %s but the body was sent as text: binary sent without isBase64Encoded (%d bytes became U+FFFD)", mt, resp.Replacements), true
+		return lost("handler", "content-type %s but the body was sent as text: binary sent without isBase64Encoded (%d U+FFFD replacement characters in the body)", mt, resp.Replacements), true
 	}
 	return Verdict{}, false
 }
@@ -221,7 +221,7 @@ func (r *Record) contentLengthAgrees(asText bool) (Verdict, bool) {
 	case resp.BodyBytes < want:
 		return lost("handler", "short: %d of %d bytes: the body is shorter than its content-length", resp.BodyBytes, want), false
 	case asText:
-		return lost("handler", "content-length %d but the body has %d bytes: binary sent without isBase64Encoded (%d bytes became U+FFFD)", want, resp.BodyBytes, resp.Replacements), false
+		return lost("handler", "content-length %d but the body has %d bytes: binary sent without isBase64Encoded (%d U+FFFD replacement characters in the body)", want, resp.BodyBytes, resp.Replacements), false
 	}
 	return Verdict{Verdict: VerdictUnknown, Reason: fmt.Sprintf("content-length %d but the body has %d bytes: either the header counts characters, not bytes, or the body was changed after it was set", want, resp.BodyBytes)}, false
 }
