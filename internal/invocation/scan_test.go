@@ -175,6 +175,11 @@ func BenchmarkScanner6MBText(b *testing.B) {
 	benchmarkScanner(b, strings.Repeat("<p>Hello, world of bodies.</p>", 200000))
 }
 
+func BenchmarkScanner6MBUnicode(b *testing.B) {
+	// Text that is not ASCII, with escapes, and binary read as UTF-8: the byte-at-a-time path.
+	benchmarkScanner(b, strings.Repeat(`Grüße, 世界 \"quoted\"\n \u001f\ufffd\b\ufffd `, 150000))
+}
+
 func benchmarkScanner(b *testing.B, body string) {
 	res := []byte(`{"statusCode":200,"headers":{"content-type":"text/plain"},"body":"` + body + `"}`)
 	b.SetBytes(int64(len(res)))
