@@ -157,21 +157,15 @@ func (r *Record) stackBlame() (Verdict, bool) {
 		ErrorMessage string `json:"errorMessage"`
 	}
 	_ = json.Unmarshal([]byte(text), &doc)
-	what := orNone(resp.ErrorType)
-	if m := oneLine(firstLine(doc.ErrorMessage), 160); m != "" {
+	what, hint := orNone(resp.ErrorType), ""
+	if m := streamMethodMissing.FindString(doc.ErrorMessage); m != "" {
+		// Only this fixed-form message is quoted: others may carry the user's data.
 		what += ": " + m
+		hint = ": a streaming handler was called without its response stream, so the wrapper dropped the streaming marker"
 	}
-	return lost(middlewarePre+pkg, "the function failed (%s) inside %s, the outermost wrapper on the error's stack%s", what, pkg, droppedHint(doc.ErrorMessage)), true
+	return lost(middlewarePre+pkg, "the function failed (%s) and the error passed through %s, the outermost wrapper on its stack%s", what, pkg, hint), true
 }
 
 // streamMethodMissing is the error a streaming handler throws when a wrapper calls it as
 // a buffered one: the context object in place of the response stream has none of its methods.
-var streamMethodMissing = regexp.MustCompile(`\b(write|end|setContentType|on|once|pipe|cork)\b is not a function|reading '(write|end|setContentType)'`)
-
-// droppedHint says when the error is the one a dropped streaming marker causes.
-func droppedHint(msg string) string {
-	if streamMethodMissing.MatchString(msg) {
-		return ": a streaming handler was called without its response stream, so the wrapper dropped the streaming marker"
-	}
-	return ""
-}
+var streamMethodMissing = regexp.MustCompile(`[A-Za-z_$][\w$]*\.(write|end|setContentType|on|once|pipe|cork) is not a function|Cannot read properties of undefined \(reading '(write|end|setContentType)'\)`)
