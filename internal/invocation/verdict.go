@@ -215,7 +215,10 @@ func (r *Record) emptyByDesign() (Verdict, bool) {
 	case code >= 100 && code < 200:
 		return Verdict{Verdict: VerdictEmptyByDesign, Reason: "1xx responses have no body"}, true
 	case redirectStatus(code) && r.Response.Location != "":
-		return Verdict{Verdict: VerdictEmptyByDesign, Reason: fmt.Sprintf("%d redirect to %s: the Location header is the answer", code, oneLine(r.Response.Location, 200))}, true
+		// The query and fragment are left out: redirects carry tokens there (OAuth state, codes).
+		to, _, _ := strings.Cut(r.Response.Location, "?")
+		to, _, _ = strings.Cut(to, "#")
+		return Verdict{Verdict: VerdictEmptyByDesign, Reason: fmt.Sprintf("%d redirect to %s: the Location header is the answer", code, oneLine(to, 200))}, true
 	}
 	return Verdict{}, false
 }
