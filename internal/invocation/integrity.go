@@ -195,8 +195,11 @@ func (r *Record) intactBody() (Verdict, bool) {
 			switch {
 			case asText:
 				return lost("handler", "content-type %s but the body is not a %s: binary sent without isBase64Encoded (%d U+FFFD replacement characters in the body)", mt, formatName(mt), resp.Replacements), true
-			case hasAnyPrefix(head, base64Signatures(sigs)):
+			case hasAnyPrefix(head, base64Signatures(sigs)) && resp.IsBase64Encoded:
 				return lost("handler", "content-type %s but the body is base64 text, not a %s: it was base64-encoded twice (send the bytes, or the base64 once with isBase64Encoded)", mt, formatName(mt)), true
+			case hasAnyPrefix(head, base64Signatures(sigs)):
+				// API Gateway REST can be set to convert such text to binary itself.
+				return Verdict{Verdict: VerdictUnknown, Reason: fmt.Sprintf("content-type %s but the body is the base64 text of a %s without isBase64Encoded: the caller gets the text unless the gateway converts it (API Gateway contentHandling CONVERT_TO_BINARY)", mt, formatName(mt))}, true
 			}
 			return lost("handler", "content-type %s but the body does not start with a %s signature", mt, formatName(mt)), true
 		}

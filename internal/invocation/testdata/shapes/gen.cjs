@@ -413,6 +413,9 @@ const asText = (buf) => buf.toString('utf8'); // what the bugs do to binary byte
   kase('shttp-koa-base64-163-twin', { about: 'Koa with a Buffer body', event: GET,
     wire: buffered({ statusCode: 200, headers: { 'content-type': 'image/png', 'content-length': String(png.length) }, body: b64, isBase64Encoded: true }),
     want: { verdict: 'delivered' } });
+  kase('png-base64-text', { about: 'base64 text of a PNG without isBase64Encoded: broken unless API Gateway converts it, so doubt, not loss', event: APIGW1,
+    wire: buffered({ statusCode: 200, headers: { 'content-type': 'image/png' }, body: b64, isBase64Encoded: false }),
+    want: { verdict: 'unknown', reason: 'CONVERT_TO_BINARY' } });
   kase('png-gzip', { about: 'a PNG served gzip-compressed: the signature is inside the gzip, nothing to check', event: GET,
     wire: buffered({ statusCode: 200, headers: { 'content-type': 'image/png', 'content-encoding': 'gzip' }, body: zlib.gzipSync(png).toString('base64'), isBase64Encoded: true }),
     want: { verdict: 'delivered' } });
