@@ -183,6 +183,10 @@ func (r *Record) intactBody() (Verdict, bool) {
 		if asText {
 			return lost("handler", "content-encoding gzip but the body is not gzip: binary sent without isBase64Encoded (%d U+FFFD replacement characters in the body)", resp.Replacements), true
 		}
+		if !resp.IsBase64Encoded && bytes.HasPrefix(head, []byte("H4sI")) {
+			// API Gateway REST can be set to convert such text to binary itself.
+			return Verdict{Verdict: VerdictUnknown, Reason: "content-encoding gzip but the body is gzip's base64 text without isBase64Encoded: the caller gets the text unless the gateway converts it (API Gateway contentHandling CONVERT_TO_BINARY)"}, true
+		}
 		return lost("handler", "content-encoding gzip but the body does not start with gzip's bytes (1f 8b)%s", notBase64(resp)), true
 	case enc != EncodingIdentity && enc != "" && asText:
 		return lost("handler", "content-encoding %s but the body was sent as text: binary sent without isBase64Encoded (%d U+FFFD replacement characters in the body)", enc, resp.Replacements), true

@@ -373,6 +373,9 @@ const asText = (buf) => buf.toString('utf8'); // what the bugs do to binary byte
   kase('ase-gzip-73', { about: 'aws-serverless-express 3.4.0 + compression, text/html not in binaryMimeTypes (CodeGenieApp/serverless-express#73)', event: APIGW1,
     wire: buffered({ statusCode: 200, headers: hdr, body: asText(gz), isBase64Encoded: false }),
     want: { verdict: 'lost:handler', reason: 'content-encoding gzip but the body is not gzip' } });
+  kase('gzip-base64-text', { about: 'gzip base64 text without isBase64Encoded: broken unless API Gateway converts it, so doubt, not loss', event: APIGW1,
+    wire: buffered({ statusCode: 200, headers: hdr, body: gz.toString('base64'), isBase64Encoded: false }),
+    want: { verdict: 'unknown', reason: 'CONVERT_TO_BINARY' } });
   kase('ase-gzip-73-twin', { about: 'aws-serverless-express with text/html in binaryMimeTypes', event: APIGW1,
     wire: buffered({ statusCode: 200, headers: hdr, body: gz.toString('base64'), isBase64Encoded: true }), want: { verdict: 'delivered' } });
 }
