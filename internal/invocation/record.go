@@ -176,6 +176,8 @@ type Response struct {
 	// BadBase64 is set when isBase64Encoded is true but the body does not decode: the
 	// gateway cannot turn it into bytes.
 	BadBase64 bool
+	// Evidence is what else the proxy kept of the result's headers and body (integrity.go).
+	Evidence
 	// BodyBytes is the decoded body length for HTTP-shaped results, or the payload size otherwise;
 	// -1 when it could not be determined (result larger than the capture).
 	BodyBytes int64

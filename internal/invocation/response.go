@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"regexp"
 	"strings"
 )
 
@@ -43,6 +44,8 @@ func (r *Response) setHTTP(h httpResult) {
 	r.ContentLength = h.header("Content-Length")
 	r.ContentEncoding = h.header("Content-Encoding")
 	r.ContentType = h.header("Content-Type")
+	r.Location = h.header("Location")
+	r.TransferEncoding = h.header("Transfer-Encoding")
 	r.IsBase64Encoded = h.IsBase64Encoded
 }
 
@@ -79,6 +82,7 @@ func (r *Response) ParseBuffered(result []byte, complete bool, trigger Trigger) 
 		return
 	}
 	r.BodyBytes = int64(len(*h.Body))
+	r.textEvidence(*h.Body, h.IsBase64Encoded)
 	if h.IsBase64Encoded {
 		if n, err := base64.StdEncoding.DecodeString(*h.Body); err == nil {
 			r.BodyBytes = int64(len(n))
@@ -129,9 +133,32 @@ const maxErrorBody = 8 << 10
 // /invocation/{id}/error ({"errorType","errorMessage","trace"} from the Node runtime), so
 // the verdict can name the package on the error's stack. It stays in the record; nothing
 // exports it.
+//
+// When the runtime sent no Lambda-Runtime-Function-Error-Type header (aws-lambda-ric 4
+// posts through its native client without one), the document's errorType names the error.
 func (r *Response) ParseError(body []byte) {
 	r.ErrorBody = string(body[:min(len(body), maxErrorBody)])
+	if r.ErrorType == "" {
+		var doc struct {
+			ErrorType string `json:"errorType"`
+		}
+		if json.Unmarshal(body, &doc) != nil {
+			// A document cut by the capture still names its type near the start.
+			if m := errorTypeField.FindSubmatch(body); m != nil {
+				doc.ErrorType = string(m[1])
+			}
+		}
+		if len(doc.ErrorType) <= maxErrorType && !strings.ContainsAny(doc.ErrorType, "\r\n") {
+			r.ErrorType = doc.ErrorType
+		}
+	}
 }
+
+// errorTypeField finds the errorType of an error document that is not whole.
+var errorTypeField = regexp.MustCompile(`^\s*\{\s*"errorType"\s*:\s*"([^"\\]*)"`)
+
+// maxErrorType caps an error type taken from the document: a type is a name, not a message.
+const maxErrorType = 256
 
 // errorText is the error document readable as text: a stream's error trailer carries it
 // base64-encoded, the /error route as is.

@@ -35,16 +35,63 @@ type ResultScanner struct {
 	hex     []byte            // \uXXXX digits being read in the body
 	pending rune              // a high surrogate waiting for its pair
 
-	body struct {
-		seen   bool
-		isStr  bool
-		bytes  int64 // decoded UTF-8 bytes
-		b64    int64 // base64 characters (newlines skipped)
-		pad    int64
-		badB64 bool
-		null   bool // "body": null, which encoding/json reads as no body
+	body bodyScan
+	utf  []byte // a UTF-8 sequence split across writes
+}
+
+// bodyScan is what the scanner learns of the body string as it passes.
+type bodyScan struct {
+	seen   bool
+	isStr  bool
+	bytes  int64 // decoded UTF-8 bytes
+	b64    int64 // base64 characters (newlines skipped)
+	pad    int64
+	badB64 bool
+	null   bool // "body": null, which encoding/json reads as no body
+	// head holds the first headRawMax decoded bytes, tail the last ones (a ring indexed
+	// by position), repl the U+FFFD characters: the evidence integrity.go judges.
+	head [headRawMax]byte
+	tail [tailRing]byte
+	repl int64
+}
+
+// tailRing is the size of the ring that keeps the body string's last bytes: a power of
+// two no smaller than tailRawMax.
+const tailRing = 32
+
+// noteRun records a run of plain bytes that ends at decoded position end.
+func (b *bodyScan) noteRun(run []byte, end int64) {
+	start := end - int64(len(run))
+	if start < headRawMax {
+		copy(b.head[start:], run)
 	}
-	utf []byte // a UTF-8 sequence split across writes
+	if len(run) > tailRing {
+		run = run[len(run)-tailRing:]
+		start = end - tailRing
+	}
+	for j, c := range run {
+		b.tail[(start+int64(j))&(tailRing-1)] = c
+	}
+}
+
+// noteByte records one decoded byte of the body and counts it.
+func (b *bodyScan) noteByte(c byte) {
+	if b.bytes < headRawMax {
+		b.head[b.bytes] = c
+	}
+	b.tail[b.bytes&(tailRing-1)] = c
+	b.bytes++
+}
+
+// evidence returns the body string's first and last kept bytes.
+func (b *bodyScan) evidence() (head, tail []byte) {
+	head = b.head[:min(b.bytes, headRawMax)]
+	n := min(b.bytes, tailRawMax)
+	tail = make([]byte, n)
+	for j := range n {
+		tail[j] = b.tail[(b.bytes-n+j)&(tailRing-1)]
+	}
+	return head, tail
 }
 
 type scanState uint8
@@ -89,7 +136,11 @@ const maxKept = 16 << 10
 func (s *ResultScanner) Write(p []byte) (int, error) {
 	for i := 0; i < len(p); {
 		if s.plainBody() {
-			i += s.bodyRun(p[i:])
+			n := s.bodyRun(p[i:])
+			if n > 0 {
+				s.body.noteRun(p[i:i+n], s.body.bytes)
+			}
+			i += n
 			if i >= len(p) {
 				break
 			}
@@ -117,10 +168,10 @@ var b64class = func() (t [256]uint8) {
 	return t
 }()
 
-// bodyRun counts the plain ASCII bytes at the start of p (up to a quote, a backslash or
-// a non-ASCII byte) as body characters: the hot path of a 6 MB body. Eight bytes go at a
-// time where that is safe: words of base64 alphabet while the body may still be base64,
-// and a search for the run's end once it cannot be.
+// bodyRun counts the plain bytes at the start of p (up to a quote, a backslash or a byte
+// that does not start a whole, valid UTF-8 sequence) as body characters: the hot path of
+// a 6 MB body. Eight bytes go at a time where that is safe: words of base64 alphabet
+// while the body may still be base64, and a search for the run's end once it cannot be.
 func (s *ResultScanner) bodyRun(p []byte) int {
 	b := &s.body
 	i := 0
@@ -140,8 +191,23 @@ func (s *ResultScanner) bodyRun(p []byte) int {
 			break
 		}
 		c := p[i]
-		if c == '"' || c == '\\' || c >= utf8.RuneSelf {
+		if c == '"' || c == '\\' {
 			break
+		}
+		if c >= utf8.RuneSelf {
+			// Whole, valid UTF-8 passes as it is; a sequence that is cut or invalid goes the
+			// byte-at-a-time way, which decodes it as encoding/json does.
+			r, n := utf8.DecodeRune(p[i:])
+			if r == utf8.RuneError && n <= 1 {
+				break
+			}
+			if r == utf8.RuneError {
+				b.repl++
+			}
+			b.badB64 = true // not base64 alphabet
+			b.bytes += int64(n)
+			i += n
+			continue
 		}
 		switch b64class[c] {
 		case 1:
@@ -276,15 +342,7 @@ func (s *ResultScanner) step(c byte) {
 		switch {
 		case k == "body":
 			s.mode = mBody
-			s.body = struct {
-				seen   bool
-				isStr  bool
-				bytes  int64
-				b64    int64
-				pad    int64
-				badB64 bool
-				null   bool
-			}{seen: true}
+			s.body = bodyScan{seen: true}
 			s.hex, s.pending, s.utf = s.hex[:0], 0, s.utf[:0]
 		case keptFields[k]:
 			s.mode = mKeep
@@ -512,7 +570,17 @@ func (s *ResultScanner) invalidUTF8() {
 
 // rune counts one decoded character of the body, for its length and as base64.
 func (s *ResultScanner) rune(r rune) {
-	s.body.bytes += int64(utf8.RuneLen(r))
+	if r < utf8.RuneSelf {
+		s.body.noteByte(byte(r))
+	} else {
+		var buf [utf8.UTFMax]byte
+		for _, c := range buf[:utf8.EncodeRune(buf[:], r)] {
+			s.body.noteByte(c)
+		}
+		if r == utf8.RuneError {
+			s.body.repl++
+		}
+	}
 	switch {
 	case r == '\r' || r == '\n':
 		// base64's decoder skips line breaks
@@ -574,6 +642,9 @@ func (s *ResultScanner) Apply(r *Response, trigger Trigger) {
 		return
 	}
 	r.BodyBytes = s.body.bytes
+	head, tail := s.body.evidence()
+	r.setBodyEvidence(head, tail, h.IsBase64Encoded)
+	r.Replacements = s.body.repl
 	if h.IsBase64Encoded {
 		if s.body.badB64 || s.body.b64%4 != 0 || s.body.pad > 2 {
 			r.BadBase64 = true

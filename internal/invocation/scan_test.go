@@ -65,7 +65,7 @@ func TestScannerMatchesParseBuffered(t *testing.T) {
 // TestScannerRandomResults compares the scanner with ParseBuffered on generated results.
 func TestScannerRandomResults(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	alphabet := []rune("abcXYZ019+/=\"\\\n\t é€😀\u2028<>&")
+	alphabet := []rune("abcXYZ019+/=\"\\\n\t é€😀\u2028<>&\uFFFD\r")
 	for i := range 2000 {
 		var body strings.Builder
 		for range rng.IntN(40) {
@@ -116,6 +116,40 @@ func TestScannerLongRuns(t *testing.T) {
 	}
 }
 
+// TestScannerEvidence pins the body facts the scanner keeps, in writes of any size: the
+// first and last decoded bytes (after base64 when the result says so) and the U+FFFD
+// characters, whether raw, escaped or from bytes that are not UTF-8.
+func TestScannerEvidence(t *testing.T) {
+	long := strings.Repeat("0123456789", 20)
+	tests := []struct {
+		name, result, head, tail string
+		repl                     int64
+	}{
+		{"text", `{"statusCode":200,"body":"` + long + `"}`, long[:16], long[len(long)-12:], 0},
+		{"short", `{"statusCode":200,"body":"hi"}`, "hi", "hi", 0},
+		{"escapes", `{"statusCode":200,"body":"19\r\nabc\r\n0\r\n\r\n"}`, "19\r\nabc\r\n0\r\n\r\n", "\r\nabc\r\n0\r\n\r\n", 0},
+		{"base64", `{"statusCode":200,"isBase64Encoded":true,"body":"iVBORw0KGgoAAAANSUhEUgAA\r\nAEAAAABACAIAAAAl"}`, "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "\x00@\x00\x00\x00@\b\x02\x00\x00\x00%", 0},
+		{"base64 after body", `{"body":"H4sIAAAA","statusCode":200,"isBase64Encoded":true}`, "\x1f\x8b\x08\x00\x00\x00", "\x1f\x8b\x08\x00\x00\x00", 0},
+		{"replacements", `{"statusCode":200,"body":"\u001f\ufffd\b` + "\xef\xbf\xbd" + `x\ud800y` + "\xff" + `"}`, "\x1f\xef\xbf\xbd\b\xef\xbf\xbdx\xef\xbf\xbdy\xef\xbf\xbd", "\b\xef\xbf\xbdx\xef\xbf\xbdy\xef\xbf\xbd", 4},
+		{"headers", `{"statusCode":302,"headers":{"Location":"/login","Transfer-Encoding":"chunked"},"body":""}`, "", "", 0},
+	}
+	for _, tt := range tests {
+		for _, n := range []int{1, 3, 8, 1 << 20} {
+			got := scanned([]byte(tt.result), n, TriggerFunctionURL)
+			if got.BodyHead != tt.head || got.BodyTail != tt.tail || got.Replacements != tt.repl {
+				t.Errorf("%s in %d-byte writes: head %q tail %q replacements %d, want %q %q %d", tt.name, n, got.BodyHead, got.BodyTail, got.Replacements, tt.head, tt.tail, tt.repl)
+			}
+			if want := parsed([]byte(tt.result), TriggerFunctionURL); got != want {
+				t.Errorf("%s: scanner %+v, ParseBuffered %+v", tt.name, got, want)
+			}
+		}
+	}
+	r := scanned([]byte(tests[len(tests)-1].result), 5, TriggerFunctionURL)
+	if r.Location != "/login" || r.TransferEncoding != "chunked" {
+		t.Errorf("Location %q, Transfer-Encoding %q", r.Location, r.TransferEncoding)
+	}
+}
+
 func FuzzScannerMatchesParseBuffered(f *testing.F) {
 	f.Add([]byte(`{"statusCode":200,"body":"aGk=","isBase64Encoded":true}`), uint8(3))
 	f.Add([]byte(`{"statusCode":200,"body":"\ud83d\ude00"}`), uint8(1))
@@ -139,6 +173,11 @@ func BenchmarkScanner6MB(b *testing.B) {
 func BenchmarkScanner6MBText(b *testing.B) {
 	// Text with spaces and tags: not base64 from the first space on.
 	benchmarkScanner(b, strings.Repeat("<p>Hello, world of bodies.</p>", 200000))
+}
+
+func BenchmarkScanner6MBUnicode(b *testing.B) {
+	// Text that is not ASCII, with escapes, and binary read as UTF-8: the byte-at-a-time path.
+	benchmarkScanner(b, strings.Repeat(`Grüße, 世界 \"quoted\"\n \u001f\ufffd\b\ufffd `, 150000))
 }
 
 func benchmarkScanner(b *testing.B, body string) {

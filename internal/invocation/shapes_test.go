@@ -25,7 +25,10 @@ type shape struct {
 	Body        string            `json:"body"`
 	Chunked     bool              `json:"chunked"` // the body file holds HTTP chunked framing
 	Trailers    map[string]string `json:"trailers"`
-	Steps       []string          `json:"steps"`
+	// ErrorHeader is the Lambda-Runtime-Function-Error-Type header of an error route; nil
+	// means TypeError, "" none (aws-lambda-ric 4 sends none).
+	ErrorHeader *string  `json:"errorHeader"`
+	Steps       []string `json:"steps"`
 	Want        struct {
 		Verdict string `json:"verdict"`
 		Reason  string `json:"reason"`
@@ -62,6 +65,9 @@ func (sh shape) record(t *testing.T) (Record, *Response) {
 	switch {
 	case sh.Route == "error":
 		resp.Mode, resp.ErrorType = ModeError, "TypeError"
+		if sh.ErrorHeader != nil {
+			resp.ErrorType = *sh.ErrorHeader
+		}
 		resp.ParseError(wire)
 	case sh.Mode == "streaming":
 		resp.Mode = ModeStreaming
@@ -77,9 +83,9 @@ func (sh shape) record(t *testing.T) (Record, *Response) {
 			p = p[n:]
 		}
 		sc.Apply(resp, req.Trigger)
-		whole := Response{WireBytes: resp.WireBytes}
+		whole := Response{Mode: resp.Mode, WireBytes: resp.WireBytes, Upstream: resp.Upstream}
 		whole.ParseBuffered(wire, true, req.Trigger)
-		if whole.BodyBytes != resp.BodyBytes || whole.ContentEncoding != resp.ContentEncoding {
+		if whole != *resp {
 			t.Fatalf("scanner and ParseBuffered disagree: %+v vs %+v", resp, whole)
 		}
 	}

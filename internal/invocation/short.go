@@ -138,13 +138,18 @@ func (r *Record) streamShort() (Verdict, bool) {
 }
 
 // emptyStatus reports whether a stage's status code makes an empty body right for this
-// request: 204, 304 answering a conditional request, 1xx, or any answer to HEAD.
+// request: 204, 304 answering a conditional request, 1xx, a redirect (unless the runtime's
+// response shows it without a Location), or any answer to HEAD.
 func (r *Record) emptyStatus(code int) bool {
 	switch {
 	case code == http.StatusNoContent, code >= 100 && code < 200:
 		return true
 	case code == http.StatusNotModified:
 		return r.Request == nil || r.Request.IfNoneMatch || r.Request.IfModifiedSince
+	case redirectStatus(code):
+		// A redirect's answer is its Location, which step lines do not carry: only the
+		// runtime's response can show one missing.
+		return r.Response == nil || r.Response.Location != "" || !r.Response.HTTP
 	}
 	return r.Request != nil && r.Request.Method == http.MethodHead
 }

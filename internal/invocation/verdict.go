@@ -69,6 +69,9 @@ func (r *Record) judge() Verdict {
 		if s, ok := r.blamedError(); ok {
 			return lost(middlewarePre+s.Who, "the function failed (%s) and its steps blame %s: %s", orNone(resp.ErrorType), s.Who, s.Note)
 		}
+		if v, ok := r.stackBlame(); ok {
+			return v
+		}
 		return lost("platform", "the function returned an error (%s) instead of a response", orNone(resp.ErrorType))
 	}
 	if resp.Upstream == http.StatusRequestEntityTooLarge {
@@ -96,8 +99,18 @@ func (r *Record) judge() Verdict {
 		if v, ok := r.lateShort(); ok {
 			return v
 		}
-		if v, ok := r.shortAlongPath(); ok {
-			return v
+		short, isShort := r.shortAlongPath()
+		if isShort && short.Lost() {
+			return short
+		}
+		intact, broken := r.intactBody()
+		switch {
+		case broken && intact.Lost():
+			return intact
+		case isShort:
+			return short
+		case broken:
+			return intact
 		}
 		return Verdict{Verdict: VerdictDelivered, Reason: fmt.Sprintf("the function handed Lambda a %d-byte body; any loss is downstream (gateway, CDN)", resp.BodyBytes)}
 	}
@@ -112,6 +125,9 @@ func (r *Record) judge() Verdict {
 	}
 	if !resp.HTTP {
 		return Verdict{Verdict: VerdictDelivered, Reason: "the function returned an empty result to a direct invoke"}
+	}
+	if redirectStatus(resp.StatusCode) {
+		return lost("handler", "the function returned a %d redirect with no Location header and an empty body", resp.StatusCode)
 	}
 	return lost("handler", "the function returned status %d with an empty body", resp.StatusCode)
 }
@@ -155,7 +171,7 @@ func (r *Record) lostAlongPath() (Verdict, bool) {
 			if s.Kind == "stream" {
 				return Verdict{}, false // a stream's bytes are judged on the stream
 			}
-			if s.Status == http.StatusNoContent || s.Status == http.StatusNotModified {
+			if s.Status == http.StatusNoContent || s.Status == http.StatusNotModified || redirectStatus(s.Status) {
 				return Verdict{}, false // empty by design is judged on the response
 			}
 			if s.Kind == "undefined" {
@@ -223,6 +239,11 @@ func (r *Record) emptyByDesign() (Verdict, bool) {
 		return Verdict{Verdict: VerdictEmptyByDesign, Reason: "HEAD responses have no body"}, true
 	case code >= 100 && code < 200:
 		return Verdict{Verdict: VerdictEmptyByDesign, Reason: "1xx responses have no body"}, true
+	case redirectStatus(code) && r.Response.Location != "":
+		// The query and fragment are left out: redirects carry tokens there (OAuth state, codes).
+		to, _, _ := strings.Cut(r.Response.Location, "?")
+		to, _, _ = strings.Cut(to, "#")
+		return Verdict{Verdict: VerdictEmptyByDesign, Reason: fmt.Sprintf("%d redirect to %s: the Location header is the answer", code, oneLine(to, 200))}, true
 	}
 	return Verdict{}, false
 }
@@ -256,6 +277,15 @@ func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	if len(s) > 200 {
 		s = s[:200]
+	}
+	return s
+}
+
+// oneLine is s cut to n bytes with no line breaks, for a reason.
+func oneLine(s string, n int) string {
+	s = strings.NewReplacer("\r", " ", "\n", " ").Replace(s)
+	if len(s) > n {
+		s = s[:n] + "..."
 	}
 	return s
 }

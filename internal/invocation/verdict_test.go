@@ -59,6 +59,31 @@ func TestJudge(t *testing.T) {
 			rec: Record{Observed: seen, Request: head, Response: buffered(200, 0)}, reason: []string{"HEAD"},
 		},
 		{
+			name: "streamed redirect with a Location", verdict: VerdictEmptyByDesign,
+			rec: Record{Observed: seen, Request: get, Response: func() *Response {
+				r := stream(307, 0)
+				r.Location = "https://idp.example.com/authorize?state=s3cret#frag"
+				return r
+			}()},
+			reason: []string{"307 redirect to https://idp.example.com/authorize:"},
+		},
+		{
+			name: "streamed redirect without a Location", verdict: "lost:streaming", lostAt: "streaming",
+			rec: Record{Observed: seen, Request: get, Response: stream(302, 0)},
+		},
+		{
+			name: "buffered redirect without a Location", verdict: "lost:handler", lostAt: "handler",
+			rec: Record{Observed: seen, Request: get, Response: buffered(308, 0)}, reason: []string{"308 redirect with no Location"},
+		},
+		{
+			name: "300 is not a redirect to one place", verdict: "lost:handler", lostAt: "handler",
+			rec: Record{Observed: seen, Request: get, Response: func() *Response {
+				r := buffered(300, 0)
+				r.Location = "/a"
+				return r
+			}()},
+		},
+		{
 			name: "empty 200 is lost in the handler", verdict: "lost:handler", lostAt: "handler",
 			rec: Record{Observed: seen, Request: get, Response: buffered(200, 0)}, reason: []string{"200", "empty"},
 		},

@@ -54,7 +54,26 @@ function out(stage, value, extra) {
 
 const page = Buffer.from('<!DOCTYPE html><html><body>' + 'Lorem ipsum dolor sit amet, consectetur adipiscing elit. '.repeat(90) + '</body></html>');
 const json = JSON.stringify({ items: Array.from({ length: 40 }, (_, i) => ({ id: i, name: 'item ' + i, price: i * 3.5 })) });
-const png = crypto.createHash('sha512').update('bodytrace').digest(); // 64 binary bytes
+// crc32 and pngImage write a real PNG (signature, IHDR, IDAT, IEND; RFC 2083) of w x h
+// pixels of noise, so content-type image/png bodies start as a PNG does.
+const crcTable = Array.from({ length: 256 }, (_, n) => { let c = n; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; return c >>> 0; });
+function crc32(buf) { let c = 0xffffffff; for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; }
+function pngChunk(type, data) {
+  const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+  const td = Buffer.concat([Buffer.from(type), data]);
+  const crc = Buffer.alloc(4); crc.writeUInt32BE(crc32(td));
+  return Buffer.concat([len, td, crc]);
+}
+function pngImage(w, h, seed) {
+  const ihdr = Buffer.alloc(13); ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = 8; ihdr[9] = 2; // 8-bit RGB
+  const rows = [];
+  for (let y = 0; y < h; y++) {
+    const noise = Buffer.concat(Array.from({ length: Math.ceil(w * 3 / 64) }, (_, i) => crypto.createHash('sha512').update(seed + y + ':' + i).digest()));
+    rows.push(Buffer.from([0]), noise.subarray(0, w * 3)); // filter type 0, then the row's pixels
+  }
+  return Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), pngChunk('IHDR', ihdr), pngChunk('IDAT', zlib.deflateSync(Buffer.concat(rows))), pngChunk('IEND', Buffer.alloc(0))]);
+}
+const png = pngImage(16, 16, 'bodytrace'); // a real 16x16 PNG
 const binary = Buffer.concat(Array.from({ length: 30 }, (_, i) => crypto.createHash('sha256').update(String(i)).digest()));
 
 let written = 0;
@@ -64,7 +83,7 @@ function kase(name, c) {
   const doc = {
     about: c.about, event: c.event, route: c.route || 'response', mode: c.mode || 'buffered',
     contentType: c.contentType || '', body: 'bodies/' + name + '.bin', chunked: !!c.chunked,
-    trailers: c.trailers, steps: steps(c.steps || []), want: c.want,
+    trailers: c.trailers, errorHeader: c.errorHeader, steps: steps(c.steps || []), want: c.want,
   };
   fs.writeFileSync(path.join(here, 'cases', name + '.json'), JSON.stringify(doc, null, 2) + '\n');
   written++;
@@ -327,5 +346,176 @@ const trace = (frames) => JSON.stringify({
     wire: Buffer.from(trace(['    at handler (file:///var/task/index.mjs:12:9)'])),
     steps: [{ stage: 'stream', phase: 'error', kind: 'stream', bytes: 0, who: '@sentry/aws-serverless', note: dropped }],
     want: { verdict: 'lost:middleware:sentry', reason: 'streaming marker' } });
+}
+// ---- corrupt bodies (examples/corpus): whole in length, lost to the caller ----
+// Each bug is the mechanism its adapter runs, on Node's own Buffer: binary bytes read as a
+// UTF-8 string (every invalid byte becomes U+FFFD) and sent without isBase64Encoded, a body
+// base64-encoded twice, chunked framing passed on; each twin is the fixed shape.
+for (const name of ['alb', 'apigw-v1']) {
+  fs.copyFileSync(path.join(here, '../../../../examples/events', name + '.json'), path.join(here, 'events', name + '.json'));
+}
+const ALB = 'events/alb.json';
+const APIGW1 = 'events/apigw-v1.json';
+const asText = (buf) => buf.toString('utf8'); // what the bugs do to binary bytes
+{
+  const gz = zlib.gzipSync(page);
+  const hdr = { 'content-type': ['text/html; charset=utf-8'], 'content-encoding': ['gzip'], vary: ['Accept-Encoding'] };
+  const bug = { statusCode: 200, multiValueHeaders: hdr, body: asText(gz), isBase64Encoded: false };
+  kase('vendia-gzip-353', { about: '@vendia/serverless-express 4.0.0-rc.8 + compression: the gzip bytes read as UTF-8, isBase64Encoded false (CodeGenieApp/serverless-express#353)', event: GET, wire: buffered(bug),
+    steps: [out('handler', bug)], want: { verdict: 'lost:handler', reason: 'content-encoding gzip but the body is not gzip: binary sent without isBase64Encoded' } });
+  const twin = { statusCode: 200, multiValueHeaders: hdr, body: gz.toString('base64'), isBase64Encoded: true };
+  kase('vendia-gzip-353-twin', { about: '@vendia/serverless-express 4.1.0: the gzip bytes base64-encoded', event: GET, wire: buffered(twin),
+    steps: [out('handler', twin)], want: { verdict: 'delivered' } });
+}
+{
+  const gz = zlib.gzipSync(page);
+  const hdr = { 'content-type': 'text/html; charset=utf-8', 'content-encoding': 'gzip', connection: 'keep-alive' };
+  kase('ase-gzip-73', { about: 'aws-serverless-express 3.4.0 + compression, text/html not in binaryMimeTypes (CodeGenieApp/serverless-express#73)', event: APIGW1,
+    wire: buffered({ statusCode: 200, headers: hdr, body: asText(gz), isBase64Encoded: false }),
+    want: { verdict: 'lost:handler', reason: 'content-encoding gzip but the body is not gzip' } });
+  kase('gzip-base64-text', { about: 'gzip base64 text without isBase64Encoded: broken unless API Gateway converts it, so doubt, not loss', event: APIGW1,
+    wire: buffered({ statusCode: 200, headers: hdr, body: gz.toString('base64'), isBase64Encoded: false }),
+    want: { verdict: 'unknown', reason: 'CONVERT_TO_BINARY' } });
+  kase('ase-gzip-73-twin', { about: 'aws-serverless-express with text/html in binaryMimeTypes', event: APIGW1,
+    wire: buffered({ statusCode: 200, headers: hdr, body: gz.toString('base64'), isBase64Encoded: true }), want: { verdict: 'delivered' } });
+}
+{
+  const gz = zlib.gzipSync(Buffer.from(json));
+  const hdr = { 'content-encoding': 'gzip', 'content-type': 'application/json; charset=UTF-8' };
+  kase('hono-gzip-1294', { about: 'hono 3.3.4 hono/aws-lambda + hono/compress: the gzip stream decoded with TextDecoder (honojs/hono#1294)', event: GET,
+    wire: buffered({ statusCode: 200, headers: hdr, body: new TextDecoder().decode(gz), isBase64Encoded: false }),
+    want: { verdict: 'lost:handler', reason: 'binary sent without isBase64Encoded' } });
+  kase('hono-gzip-1294-twin', { about: 'hono 3.4.0: compressed bodies base64-encoded', event: GET,
+    wire: buffered({ statusCode: 200, headers: hdr, body: gz.toString('base64'), isBase64Encoded: true }), want: { verdict: 'delivered' } });
+}
+{
+  const hdr = { 'content-type': 'image/png', 'content-length': String(png.length), 'accept-ranges': 'bytes' };
+  const bug = { statusCode: 200, headers: hdr, body: asText(png), isBase64Encoded: false };
+  kase('shttp-png-122', { about: 'serverless-http 3.2.0 + express.static, no binary option: the PNG read as UTF-8 (dougmoscrop/serverless-http#122)', event: GET, wire: buffered(bug),
+    steps: [out('handler', bug)], want: { verdict: 'lost:handler', reason: 'content-length ' + png.length + ' but the body has ' + Buffer.byteLength(bug.body) + ' bytes: binary sent without isBase64Encoded' } });
+  const twin = { statusCode: 200, headers: hdr, body: png.toString('base64'), isBase64Encoded: true };
+  kase('shttp-png-122-twin', { about: "serverless-http with binary: ['image/*']", event: GET, wire: buffered(twin),
+    steps: [out('handler', twin)], want: { verdict: 'delivered' } });
+}
+{
+  const hdr = { 'content-type': 'application/octet-stream', 'content-length': String(binary.length) };
+  kase('vendia-octet-645', { about: '@vendia/serverless-express 4.10.1, application/octet-stream not in binarySettings: the bytes read as UTF-8 (CodeGenieApp/serverless-express#645)', event: GET,
+    wire: buffered({ statusCode: 200, headers: hdr, body: asText(binary), isBase64Encoded: false }),
+    want: { verdict: 'lost:handler', reason: 'binary sent without isBase64Encoded' } });
+  kase('vendia-octet-645-twin', { about: 'binarySettings.contentTypes lists application/octet-stream', event: GET,
+    wire: buffered({ statusCode: 200, headers: hdr, body: binary.toString('base64'), isBase64Encoded: true }), want: { verdict: 'delivered' } });
+  kase('octet-no-length', { about: 'binary read as UTF-8 with no content-length: the replacement characters in an octet-stream body say so', event: GET,
+    wire: buffered({ statusCode: 200, headers: { 'content-type': 'application/octet-stream' }, body: asText(binary) }),
+    want: { verdict: 'lost:handler', reason: 'binary sent without isBase64Encoded' } });
+}
+{
+  const b64 = png.toString('base64');
+  kase('shttp-koa-base64-163', { about: 'serverless-http 3.2.0 + Koa, ctx.body a base64 string: base64-encoded again (dougmoscrop/serverless-http#163)', event: GET,
+    wire: buffered({ statusCode: 200, headers: { 'content-type': 'image/png', 'content-length': String(b64.length) }, body: Buffer.from(b64).toString('base64'), isBase64Encoded: true }),
+    want: { verdict: 'lost:handler', reason: 'base64-encoded twice' } });
+  kase('shttp-koa-base64-163-twin', { about: 'Koa with a Buffer body', event: GET,
+    wire: buffered({ statusCode: 200, headers: { 'content-type': 'image/png', 'content-length': String(png.length) }, body: b64, isBase64Encoded: true }),
+    want: { verdict: 'delivered' } });
+  kase('png-base64-text', { about: 'base64 text of a PNG without isBase64Encoded: broken unless API Gateway converts it, so doubt, not loss', event: APIGW1,
+    wire: buffered({ statusCode: 200, headers: { 'content-type': 'image/png' }, body: b64, isBase64Encoded: false }),
+    want: { verdict: 'unknown', reason: 'CONVERT_TO_BINARY' } });
+  kase('png-gzip', { about: 'a PNG served gzip-compressed: the signature is inside the gzip, nothing to check', event: GET,
+    wire: buffered({ statusCode: 200, headers: { 'content-type': 'image/png', 'content-encoding': 'gzip' }, body: zlib.gzipSync(png).toString('base64'), isBase64Encoded: true }),
+    want: { verdict: 'delivered' } });
+  kase('png-partial', { about: 'a 206 range of a PNG starts mid-file', event: GET,
+    wire: buffered({ statusCode: 206, headers: { 'content-type': 'image/png', 'content-range': 'bytes 10-40/' + png.length, 'content-length': '31' }, body: png.subarray(10, 41).toString('base64'), isBase64Encoded: true }),
+    want: { verdict: 'delivered' } });
+}
+{
+  const parts = ['INITIAL PAYLOAD RESPONSE\n', 'FINAL PAYLOAD RESPONSE\n'];
+  const framed = parts.map((p) => Buffer.byteLength(p).toString(16) + '\r\n' + p + '\r\n').join('') + '0\r\n\r\n';
+  kase('h4ad-chunked-165', { about: '@h4ad/serverless-adapter 4.0.1 behind an ALB: Express wrote Transfer-Encoding: chunked and the framing became body (H4ad/serverless-adapter#165)', event: ALB,
+    wire: buffered({ statusCode: 200, statusDescription: '200 OK', headers: { 'x-powered-by': 'Express', 'content-type': 'text/plain', 'transfer-encoding': 'chunked' }, body: framed, isBase64Encoded: false }),
+    want: { verdict: 'lost:handler', reason: 'chunk framing' } });
+  kase('h4ad-chunked-165-twin', { about: '@h4ad/serverless-adapter 4.2.0 strips the framing', event: ALB,
+    wire: buffered({ statusCode: 200, statusDescription: '200 OK', headers: { 'x-powered-by': 'Express', 'content-type': 'text/plain' }, body: parts.join(''), isBase64Encoded: false }),
+    want: { verdict: 'delivered' } });
+  kase('chunked-header-plain-body', { about: 'a transfer-encoding: chunked header left on a plain body that happens to start with hex and CRLF: no framing at the end, nothing said', event: ALB,
+    wire: buffered({ statusCode: 200, headers: { 'content-type': 'text/plain', 'transfer-encoding': 'chunked' }, body: 'cafe\r\nmenu of the day\n', isBase64Encoded: false }),
+    want: { verdict: 'delivered' } });
+}
+{
+  const text = 'Grüße, 世界 — ' + 'naïve café '.repeat(20);
+  kase('content-length-characters', { about: 'a content-length that counts characters, not bytes: the gateway sends its own, so it is doubt, not loss', event: GET,
+    wire: buffered({ statusCode: 200, headers: { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(text.length) }, body: text }),
+    want: { verdict: 'unknown', reason: 'content-length ' + text.length + ' but the body has ' + Buffer.byteLength(text) + ' bytes' } });
+  kase('content-length-utf8', { about: 'a UTF-8 text body whose content-length counts its bytes', event: GET,
+    wire: buffered({ statusCode: 200, headers: { 'content-type': 'text/plain; charset=utf-8', 'Content-Length': String(Buffer.byteLength(text)) }, body: text }),
+    want: { verdict: 'delivered' } });
+  kase('content-length-short', { about: 'the body is shorter than its content-length says', event: GET,
+    wire: buffered({ statusCode: 200, headers: { 'content-type': 'application/json', 'content-length': String(json.length) }, body: json.slice(0, 900) }),
+    want: { verdict: 'lost:handler', reason: 'short: 900 of ' + json.length + ' bytes' } });
+  kase('text-with-replacement', { about: 'a text body that holds U+FFFD itself: text may, so nothing is said', event: GET,
+    wire: buffered({ statusCode: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'bad input \uFFFD was replaced' }),
+    want: { verdict: 'delivered' } });
+}
+
+// ---- redirects: empty by design with a Location, buffered or streamed ----
+{
+  const h = helperStream('none', {}, Buffer.alloc(0), 1);
+  kase('hono-stream-redirect-2401', { about: 'hono 4.1.3 streamHandle: a redirect has no body, so no prelude and no bytes reach Lambda (honojs/hono#2401)', event: GET,
+    mode: 'streaming', contentType: 'application/octet-stream', wire: h.wire, steps: [h.step],
+    want: { verdict: 'lost:streaming', reason: 'no body bytes' } });
+  const t = helperStream('from', { statusCode: 302, headers: { location: '/login' } }, Buffer.alloc(0), 1);
+  kase('hono-stream-redirect-2401-twin', { about: 'hono 4.1.5 writes the prelude of the 302 with its Location and no body', event: GET,
+    mode: 'streaming', contentType: PRELUDE_TYPE, wire: t.wire, steps: [t.step],
+    want: { verdict: 'empty-by-design', reason: '302 redirect to /login' } });
+}
+{
+  const r = { statusCode: 301, headers: { Location: 'https://example.com/new' }, body: '' };
+  kase('buffered-redirect', { about: 'a buffered 301 with a Location and an empty body', event: GET, wire: buffered(r),
+    steps: [out('handler', r, { enc: 'identity' })], want: { verdict: 'empty-by-design', reason: '301 redirect' } });
+  const n = { statusCode: 302, headers: {}, body: '' };
+  kase('buffered-redirect-no-location', { about: 'a 302 without a Location and with an empty body sends the client nowhere', event: GET, wire: buffered(n),
+    steps: [out('handler', n, { enc: 'identity' })], want: { verdict: 'lost:handler', reason: 'no Location' } });
+  const h = { statusCode: 200, headers: { 'content-type': 'text/html' }, body: page.toString() };
+  const m = { statusCode: 303, multiValueHeaders: { location: ['/sign-in'] } };
+  kase('redirect-by-middleware', { about: 'an auth middleware answers with a 303 to the sign-in page in place of the page', event: GET, wire: buffered(m),
+    steps: [out('handler', h, { enc: 'identity' }), out('middleware:auth', m, { enc: 'identity' })],
+    want: { verdict: 'empty-by-design', reason: '303 redirect to /sign-in' } });
+}
+
+// ---- errors posted by aws-lambda-ric 4 (no error-type header): the type from the document,
+// the outermost known wrapper on its stack named ----
+const ric4 = (type, message, frames) => Buffer.from(JSON.stringify({ errorType: type, errorMessage: message, stack: [type + ': ' + message, ...frames] }));
+{
+  kase('error-type-from-body', { about: "aws-lambda-ric 4 posts the error without Lambda-Runtime-Function-Error-Type: the document's errorType names it", event: GET, route: 'error', errorHeader: '',
+    wire: ric4('TypeError', "Cannot read properties of undefined (reading 'id')", ['    at handler (file:///var/task/index.mjs:7:31)', '    at lodashish (/var/task/node_modules/p-retry/index.js:20:9)']),
+    want: { verdict: 'lost:platform', reason: 'the function returned an error (TypeError)' } });
+  kase('sentry-streaming-12815', { about: '@sentry/aws-serverless 8.27.0 wrapHandler on a streaming ES module handler under aws-lambda-ric 4 (getsentry/sentry-javascript#12815): no steps, the stack names Sentry', event: GET, route: 'error', errorHeader: '',
+    wire: ric4('TypeError', 'responseStream.write is not a function', [
+      '    at file:///var/task/index.mjs:12:20',
+      '    at file:///var/task/node_modules/@sentry/aws-serverless/build/npm/esm/sdk.js:208:34',
+      '    at new Promise (<anonymous>)',
+      '    at asyncHandler (file:///var/task/node_modules/@sentry/aws-serverless/build/npm/esm/sdk.js:207:11)',
+      '    at file:///var/task/node_modules/@sentry/opentelemetry/build/esm/index.js:952:15',
+      '    at handleCallbackErrors (file:///var/task/node_modules/@sentry/core/build/esm/utils/handleCallbackErrors.js:24:26)',
+      '    at AsyncLocalStorage.run (node:internal/async_local_storage/async_context_frame:65:14)']),
+    want: { verdict: 'lost:middleware:sentry', reason: 'dropped the streaming marker' } });
+  kase('datadog-streaming-376', { about: 'datadog-lambda-js 6.87.0 datadog() on a streaming handler under aws-lambda-ric 4 (DataDog/datadog-lambda-js#376)', event: GET, route: 'error', errorHeader: '',
+    wire: ric4('TypeError', 'responseStream.setContentType is not a function', [
+      '    at /var/task/index.js:11:20',
+      '    at /var/task/node_modules/datadog-lambda-js/dist/utils/handler.js:156:25',
+      '    at /var/task/node_modules/datadog-lambda-js/dist/index.js:187:62',
+      '    at step (/var/task/node_modules/datadog-lambda-js/dist/index.js:44:23)',
+      '    at new Promise (<anonymous>)']),
+    want: { verdict: 'lost:middleware:datadog', reason: 'TypeError: responseStream.setContentType is not a function' } });
+  kase('wrappers-nested', { about: 'datadog() around Sentry.wrapHandler: the outermost wrapper is the one the runtime called', event: GET, route: 'error', errorHeader: '',
+    wire: ric4('TypeError', 'responseStream.write is not a function', [
+      '    at file:///var/task/index.mjs:12:20',
+      '    at file:///var/task/node_modules/@sentry/aws-serverless/build/npm/esm/sdk.js:208:34',
+      '    at /var/task/node_modules/@sentry/core/build/cjs/x.js:1:1',
+      '    at /var/task/node_modules/datadog-lambda-js/dist/index.js:187:62',
+      '    at Runtime.handleOnceNonStreaming (file:///var/runtime/node_modules/aws-lambda-ric/index.mjs:1170:25)']),
+    want: { verdict: 'lost:middleware:datadog', reason: 'outermost wrapper' } });
+  for (const [name, about] of [['sentry-streaming-12815-twin', '@sentry/aws-serverless 10.11.0 keeps streaming handlers streaming'], ['datadog-streaming-376-twin', 'datadog-lambda-js 6.89.0 keeps the marker']]) {
+    const h = helperStream('from', { statusCode: 200, headers: { 'content-type': 'text/plain' } }, Buffer.from('hello'), 5);
+    kase(name, { about, event: GET, mode: 'streaming', contentType: PRELUDE_TYPE, wire: h.wire, steps: [h.step], want: { verdict: 'delivered' } });
+  }
 }
 console.log('wrote', written, 'cases');
