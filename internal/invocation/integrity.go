@@ -80,7 +80,7 @@ func clip(b []byte, n int, last bool) string {
 }
 
 func dropLineBreaks(b []byte) []byte {
-	if bytes.IndexAny(b, "\r\n") < 0 {
+	if !bytes.ContainsAny(b, "\r\n") {
 		return b
 	}
 	out := make([]byte, 0, len(b))
