@@ -102,7 +102,10 @@ func TestIdleFloodLeavesRoomForTheRuntime(t *testing.T) {
 			t.Fatalf("exchange %d: /response answered %d", i, res.StatusCode)
 		}
 	}
-	if n := upstreamConns.Load(); n > 2 {
-		t.Errorf("the upstream saw %d connections for 40 Connection: close requests; want pooled keep-alive (at most 2)", n)
+	// Without keep-alive upstream every request is a connection (40). A pooled connection
+	// goes back to the pool a moment after its body is read, so a loaded machine may dial a
+	// few more than one: the bound tells pooling from none, not the pool's timing.
+	if n := upstreamConns.Load(); n > 10 {
+		t.Errorf("the upstream saw %d connections for 40 Connection: close requests; want pooled keep-alive (at most 10)", n)
 	}
 }

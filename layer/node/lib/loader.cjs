@@ -285,6 +285,15 @@ function registerESM(spec, wrap) {
 // the benchmark's baseline): ES module handlers are then seen through streams and writes.
 function hookESM() {
   if (process.env.BODYTRACE_NODE_ESM_HOOKS === 'off') return;
+  const other = otherLoader();
+  if (other) {
+    // Another loader (OpenTelemetry's import-in-the-middle, Sentry's --import) must see the
+    // handler exactly as without bodytrace: Node refuses to mix in-thread hooks with an
+    // off-thread loader's (ERR_METHOD_NOT_IMPLEMENTED resolveSync), and the function would
+    // then run without that instrumentation. The ES module handler is left alone.
+    process.stderr.write(`bodytrace: ${other} is set, so the ES module handler is not wrapped; its result is measured at the Runtime API only\n`);
+    return;
+  }
   const spec = parseHandler(process.env._HANDLER || process.argv[2], [...new Set([process.cwd(), process.env.LAMBDA_TASK_ROOT].filter(Boolean))]);
   if (spec) registerESM(spec, (fn) => {
     try {
@@ -294,6 +303,17 @@ function hookESM() {
       return fn;
     }
   });
+}
+
+// otherLoader names a module loader or preload given to Node besides bodytrace's own
+// --require (--experimental-loader, --loader, --import), or "".
+function otherLoader() {
+  const args = [...process.execArgv, ...String(process.env.NODE_OPTIONS || '').split(/\s+/)];
+  for (const a of args) {
+    const m = /^--(experimental-loader|loader|import)(=|$)/.exec(a);
+    if (m) return '--' + m[1];
+  }
+  return '';
 }
 
 let installed = false;
