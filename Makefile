@@ -30,17 +30,15 @@ vet:
 
 ## tools: install the emulator, build Jaeger, install Node.js 22 and 24 and the Node.js runtime client,
 ## build the OpenNext example, install the corpus of real lost-body bugs, Chromium and
-## qemu-user-static for the arm64 test (all cached).
+## qemu-user-static for the arm64 test (all cached). Jaeger, a long compile, builds beside the
+## rest, which mostly download; the others run one at a time (several use apt-get).
 tools:
-	@scripts/install-rie.sh >/dev/null
-	@scripts/install-jaeger.sh >/dev/null
-	@scripts/install-ric.sh >/dev/null
-	@scripts/install-node-runtimes.sh >/dev/null
-	@scripts/install-node-examples.sh >/dev/null
-	@scripts/install-opennext.sh >/dev/null
-	@scripts/install-corpus.sh >/dev/null
-	@scripts/install-chromium.sh >/dev/null
-	@scripts/install-qemu.sh >/dev/null
+	@scripts/install-jaeger.sh >/dev/null & jaeger=$$!; status=0; \
+	  for s in rie ric node-runtimes node-examples opennext corpus chromium qemu; do \
+	    scripts/install-$$s.sh >/dev/null || { status=$$?; echo "make tools: scripts/install-$$s.sh failed" >&2; break; }; \
+	  done; \
+	  wait $$jaeger || { status=1; echo "make tools: scripts/install-jaeger.sh failed" >&2; }; \
+	  exit $$status
 
 ## accuracy: run the end-to-end tests with scoring on (ACCURACY_RUN picks tests, default all) and
 ## render docs/accuracy.md from every scored invocation; fails after rendering when a test failed.
