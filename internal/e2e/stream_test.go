@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/bodytrace/bodytrace/internal/localrun"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -34,6 +35,12 @@ func TestNodeStreamingClassic(t *testing.T) {
 			q["fail"] = "1"
 		}
 		got, err := l.Invoke(ctx, event(t, "function-url.json", q))
+		if err != nil && c.fail && strings.Contains(err.Error(), "502 Bad Gateway: partial") {
+			// For a stream that ends in an error the emulator answers either the bytes with the
+			// error trailers or 502 "partial", as its goroutines race; bodytrace's record is
+			// the same either way.
+			got, err = nil, nil
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
