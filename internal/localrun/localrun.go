@@ -394,6 +394,7 @@ type Lambda struct {
 	Log       *Log
 	cmd       *exec.Cmd
 	task      string
+	tmp       string // the environment's own TMPDIR
 }
 
 // Artifacts are the built binaries the emulator runs.
@@ -498,11 +499,20 @@ func launch(task string, tools Tools, art Artifacts, fn Function, env []string) 
 			return nil, fmt.Errorf("no Node.js %s runtime installed (have %v): run `make tools`", fn.Node, NodeVersions)
 		}
 	}
+	tmp, err := os.MkdirTemp("", "bodytrace-tmp-")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(tmp, 0o1777); err != nil { // the runtime may run as another user
+		os.RemoveAll(tmp)
+		return nil, err
+	}
 	invokePort, err1 := FreePort()
 	apiPort, err2 := FreePort()
 	proxyPort, err3 := FreePort()
 	stepsPort, err4 := freeUDPPort()
 	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		os.RemoveAll(tmp)
 		return nil, err
 	}
 	args := []string{"-m", "--propagation", "private", "sh", "-c", mountScript, "rie"}
@@ -521,6 +531,10 @@ func launch(task string, tools Tools, art Artifacts, fn Function, env []string) 
 		"E2E_NODE_DIR="+node.Dir, "E2E_NODE_RIC="+node.RIC,
 		"E2E_INVOKE_PORT="+strconv.Itoa(invokePort), "E2E_API_PORT="+strconv.Itoa(apiPort),
 		"_HANDLER="+fn.Handler,
+		// Each Lambda environment has its own /tmp: emulators running side by side must not
+		// share the extension's ready file (TMPDIR/bodytrace/proxy-<port>), or a runtime could
+		// be pointed at another environment's proxy when their ports collide.
+		"TMPDIR="+tmp,
 		"BODYTRACE_PROXY_PORT="+strconv.Itoa(proxyPort),
 		"BODYTRACE_STEPS_PORT="+strconv.Itoa(stepsPort),
 		"AWS_LAMBDA_FUNCTION_NAME=e2e-"+fn.Runtime,
@@ -537,10 +551,11 @@ func launch(task string, tools Tools, art Artifacts, fn Function, env []string) 
 	}
 	cmd.Env = append(cmd.Env, fn.Env...)
 	cmd.Env = append(cmd.Env, env...)
-	l := &Lambda{InvokeURL: fmt.Sprintf("http://127.0.0.1:%d/2015-03-31/functions/function/invocations", invokePort), ProxyPort: proxyPort, Log: &Log{}, cmd: cmd, task: task}
+	l := &Lambda{InvokeURL: fmt.Sprintf("http://127.0.0.1:%d/2015-03-31/functions/function/invocations", invokePort), ProxyPort: proxyPort, Log: &Log{}, cmd: cmd, task: task, tmp: tmp}
 	cmd.Stdout, cmd.Stderr = l.Log, l.Log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
+		os.RemoveAll(tmp)
 		return nil, fmt.Errorf("start emulator: %w", err)
 	}
 	// The emulator listens at once and initialises on the first invoke.
@@ -572,6 +587,9 @@ func nofile(n int) string {
 func (l *Lambda) Stop() {
 	stopGroup(l.cmd, 5*time.Second)
 	os.RemoveAll(l.task)
+	if l.tmp != "" {
+		os.RemoveAll(l.tmp)
+	}
 }
 
 // Invoke sends an event and returns the body the caller received. In Managed Instances
