@@ -10,6 +10,7 @@ all: test
 ## test: every test: unit tests, then end to end under the emulator with Jaeger.
 test: tools vet
 	go test -race -count=1 ./...
+	cd steps && go test -race -count=1 ./...
 	@if [ -d layer/node/test ]; then node --test layer/node/test/*.test.cjs; fi
 
 ## test-repeat: run the end-to-end package N times (default 10) and print the pass count;
@@ -21,11 +22,13 @@ test-repeat: tools
 ## unit: the tests that need nothing installed.
 unit:
 	go test -race -count=1 -short ./...
+	cd steps && go test -race -count=1 -short ./...
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	go vet ./...
+	cd steps && go vet ./...
 	scripts/staticcheck.sh
 
 ## tools: install the emulator, build Jaeger, install Node.js 22 and 24 and the Node.js runtime client,

@@ -27,12 +27,12 @@ import (
 	"github.com/bodytrace/bodytrace/internal/invocation"
 	"github.com/bodytrace/bodytrace/internal/lifecycle"
 	"github.com/bodytrace/bodytrace/internal/otlp"
-	"github.com/bodytrace/bodytrace/internal/ready"
 	"github.com/bodytrace/bodytrace/internal/runtimeproxy"
 	"github.com/bodytrace/bodytrace/internal/secrets"
 	"github.com/bodytrace/bodytrace/internal/steps"
 	"github.com/bodytrace/bodytrace/internal/telemetry"
 	"github.com/bodytrace/bodytrace/internal/version"
+	"github.com/bodytrace/bodytrace/steps/ready"
 )
 
 func main() {

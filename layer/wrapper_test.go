@@ -15,7 +15,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bodytrace/bodytrace/internal/ready"
+	"github.com/bodytrace/bodytrace/steps/ready"
 )
 
 const upstream = "127.0.0.1:9001" // what Lambda would set as AWS_LAMBDA_RUNTIME_API

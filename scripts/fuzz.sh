@@ -9,18 +9,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 fuzztime="${FUZZTIME:-60s}"
+# "<module folder> <package> <target>": steps/ is a module of its own.
 targets=(
-  "./internal/runtimeproxy FuzzProxyBuffered"
-  "./internal/runtimeproxy FuzzProxyStream"
-  "./internal/runtimeproxy FuzzProxyNext"
-  "./internal/steps FuzzParse"
-  "./internal/telemetry FuzzParseBatch"
+  ". ./internal/runtimeproxy FuzzProxyBuffered"
+  ". ./internal/runtimeproxy FuzzProxyStream"
+  ". ./internal/runtimeproxy FuzzProxyNext"
+  "steps ./line FuzzParse"
+  ". ./internal/telemetry FuzzParseBatch"
 )
 
 selected=()
 for t in "${targets[@]}"; do
   if (($# == 0)); then selected+=("$t"); continue; fi
-  for want in "$@"; do [[ "${t#* }" == "$want" ]] && selected+=("$t"); done
+  for want in "$@"; do [[ "${t##* }" == "$want" ]] && selected+=("$t"); done
 done
 if ((${#selected[@]} == 0)); then
   echo "fuzz.sh: no target matches: $*" >&2
@@ -30,10 +31,10 @@ fi
 summary=()
 status=0
 for t in "${selected[@]}"; do
-  pkg="${t% *}" name="${t#* }"
+  read -r dir pkg name <<<"$t"
   echo "== $name ($pkg) for $fuzztime"
   log="$(mktemp)"
-  if go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "$pkg" 2>&1 | tee "$log"; then
+  if go test -C "$dir" -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "$pkg" 2>&1 | tee "$log"; then
     result=ok
   else
     result=FAIL

@@ -11,7 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	line "github.com/bodytrace/bodytrace/internal/steps"
+	"github.com/bodytrace/bodytrace/steps/line"
 )
 
 // emitter sends step lines: one datagram each to the extension's UDP port, or one line

@@ -3,7 +3,7 @@ package steps
 import (
 	"net/http"
 
-	line "github.com/bodytrace/bodytrace/internal/steps"
+	"github.com/bodytrace/bodytrace/steps/line"
 )
 
 // WrapHTTP reports what h writes, for handlers served with lambdaurl.Start (function URL

@@ -8,8 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/bodytrace/bodytrace/internal/config"
-	"github.com/bodytrace/bodytrace/internal/ready"
+	"github.com/bodytrace/bodytrace/steps/ready"
 )
 
 // Environment variables the redirect reads and sets (doc.go lists them). The exec wrapper
@@ -114,17 +113,16 @@ func proxyAddr(e env) string {
 	if a := e.getenv(proxyAddrEnv); a != "" {
 		return a
 	}
-	return config.Load(e.getenv).ProxyAddr
+	return ready.ProxyAddr(e.getenv)
 }
 
 // stepsAddr is the extension's step-line address on the proxy's host.
 func stepsAddr(e env, proxy string) string {
 	host, _, err := net.SplitHostPort(proxy)
 	if err != nil {
-		host = "127.0.0.1"
+		host = ready.Host
 	}
-	_, port, _ := net.SplitHostPort(config.Load(e.getenv).StepsAddr)
-	return net.JoinHostPort(host, port)
+	return net.JoinHostPort(host, strconv.Itoa(ready.StepsPort(e.getenv)))
 }
 
 // redirect points AWS_LAMBDA_RUNTIME_API at the bodytrace proxy when the proxy answers, and
@@ -144,7 +142,7 @@ func redirect(e env) outcome {
 			reason: runtimeAPIEnv + " already points at the bodytrace proxy at " + upstream}
 	}
 	layer := e.layer()
-	if !layer && e.getenv(proxyAddrEnv) == "" && e.getenv("BODYTRACE_PROXY_PORT") == "" {
+	if !layer && e.getenv(proxyAddrEnv) == "" && e.getenv(ready.ProxyPortEnv) == "" {
 		// Nothing says a proxy could be there: do not even probe.
 		return outcome{reason: "the bodytrace layer is not attached (no " + extensionPath + "); the function uses the Runtime API directly"}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/bodytrace/bodytrace/internal/export"
 	"github.com/bodytrace/bodytrace/internal/otlp"
+	"github.com/bodytrace/bodytrace/steps/ready"
 )
 
 // Config is the extension's configuration.
@@ -70,8 +71,8 @@ type Config struct {
 
 // Defaults for every setting.
 const (
-	DefaultProxyPort     = 9140
-	DefaultStepsPort     = 9141
+	DefaultProxyPort     = ready.DefaultProxyPort
+	DefaultStepsPort     = ready.DefaultStepsPort
 	DefaultFlushTimeout  = time.Second
 	DefaultTelemetryWait = 150 * time.Millisecond
 	DefaultResponseGrace = 500 * time.Millisecond
@@ -90,8 +91,8 @@ func Load(getenv func(string) string) Config {
 		Protocol:      "http/protobuf",
 	}
 	r := reader{getenv: getenv, c: &c}
-	c.ProxyAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(r.port("BODYTRACE_PROXY_PORT", DefaultProxyPort)))
-	c.StepsAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(r.port("BODYTRACE_STEPS_PORT", DefaultStepsPort)))
+	c.ProxyAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(r.port(ready.ProxyPortEnv, DefaultProxyPort)))
+	c.StepsAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(r.port(ready.StepsPortEnv, DefaultStepsPort)))
 	if p := r.port("BODYTRACE_TELEMETRY_PORT", 0); p != 0 {
 		c.TelemetryAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
 	}
@@ -216,14 +217,9 @@ func (r reader) ratio(name string, def float64) float64 {
 }
 
 func (r reader) port(name string, def int) int {
-	v := strings.TrimSpace(r.getenv(name))
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > 65535 {
-		r.problem("%s=%q is not a port: use a number from 1 to 65535; using %d", name, v, def)
-		return def
+	n, err := ready.Port(r.getenv, name, def)
+	if err != nil {
+		r.problem("%v", err)
 	}
 	return n
 }

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/bodytrace/bodytrace/internal/localrun"
-	"github.com/bodytrace/bodytrace/internal/steps"
+	"github.com/bodytrace/bodytrace/steps/line"
 )
 
 // The Go example with the steps package (examples/go-steps), built once per test binary.
@@ -228,11 +228,11 @@ func TestGoStepsStream(t *testing.T) {
 var stepLine = regexp.MustCompile(`@bodytrace/step [^\n]*`)
 
 // stepLines returns the step lines the function printed, decoded.
-func stepLines(t *testing.T, log string) []steps.Step {
+func stepLines(t *testing.T, log string) []line.Step {
 	t.Helper()
-	var out []steps.Step
+	var out []line.Step
 	for _, l := range stepLine.FindAllString(log, -1) {
-		s, err := steps.Parse([]byte(l))
+		s, err := line.Parse([]byte(l))
 		if err != nil {
 			t.Errorf("%v: %s", err, l)
 			continue
@@ -281,16 +281,16 @@ func TestGoStepsNoLayer(t *testing.T) {
 			if len(ids) != len(sizes) {
 				t.Fatalf("emulator started %v", ids)
 			}
-			var want []steps.Step
+			var want []line.Step
 			for i, n := range sizes {
 				dropped := int64(n)
 				if i == 1 {
 					dropped = 0
 				}
 				want = append(want,
-					steps.Step{V: 1, RequestID: ids[i], Seq: 0, Stage: "handler", Phase: "out", Kind: "http", Bytes: int64(n), Status: 200, Enc: "identity"},
-					steps.Step{V: 1, RequestID: ids[i], Seq: 1, Stage: "middleware:auth", Phase: "out", Kind: "http", Bytes: int64(n), Status: 200, Enc: "identity"},
-					steps.Step{V: 1, RequestID: ids[i], Seq: 2, Stage: "middleware:dropper", Phase: "out", Kind: "http", Bytes: dropped, Status: 200, Enc: "identity"})
+					line.Step{V: 1, RequestID: ids[i], Seq: 0, Stage: "handler", Phase: "out", Kind: "http", Bytes: int64(n), Status: 200, Enc: "identity"},
+					line.Step{V: 1, RequestID: ids[i], Seq: 1, Stage: "middleware:auth", Phase: "out", Kind: "http", Bytes: int64(n), Status: 200, Enc: "identity"},
+					line.Step{V: 1, RequestID: ids[i], Seq: 2, Stage: "middleware:dropper", Phase: "out", Kind: "http", Bytes: dropped, Status: 200, Enc: "identity"})
 			}
 			// The emulator forwards the function's stdout on its own schedule (Managed
 			// Instances batches it): wait, bounded, for every line before comparing.

@@ -5,7 +5,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/bodytrace/bodytrace/internal/steps"
+	"github.com/bodytrace/bodytrace/steps/line"
 )
 
 // knownPackages names the wrappers people know by name, as the Node helper does
@@ -59,8 +59,8 @@ func packageOnStack(text string) string {
 // a node_modules package on a stack in an error step's note; and, when the helper saw a
 // streaming handler called as a buffered one, the first package on the stack of the
 // error the runtime reported.
-func (r *Record) blamedError() (steps.Step, bool) {
-	var drop *steps.Step // the helper saw a streaming handler called as a buffered one
+func (r *Record) blamedError() (line.Step, bool) {
+	var drop *line.Step // the helper saw a streaming handler called as a buffered one
 	for i := range r.Steps {
 		if s := &r.Steps[i]; s.Stage == "stream" && s.Phase == "error" {
 			drop = s
@@ -75,7 +75,7 @@ func (r *Record) blamedError() (steps.Step, bool) {
 		}
 	}
 	if !ok {
-		return steps.Step{}, false
+		return line.Step{}, false
 	}
 	found.Who = culpritName(found.Who)
 	if drop != nil && found.Stage != "stream" {
@@ -86,7 +86,7 @@ func (r *Record) blamedError() (steps.Step, bool) {
 
 // errorStepNaming finds the first error step that names someone: by its who, else by a
 // package on the stack its note carries.
-func (r *Record) errorStepNaming() (steps.Step, bool) {
+func (r *Record) errorStepNaming() (line.Step, bool) {
 	for _, s := range r.Steps {
 		if s.Phase == "error" && s.Who != "" && s.Who != "unknown" {
 			s.Note = firstLine(s.Note)
@@ -99,7 +99,7 @@ func (r *Record) errorStepNaming() (steps.Step, bool) {
 			return s, true
 		}
 	}
-	return steps.Step{}, false
+	return line.Step{}, false
 }
 
 // wrapperOnStack returns the outermost known wrapper package on a stack, or "": the one

@@ -3,7 +3,7 @@ package invocation
 import (
 	"strings"
 
-	"github.com/bodytrace/bodytrace/internal/steps"
+	"github.com/bodytrace/bodytrace/steps/line"
 )
 
 // EncodingIdentity is the content-encoding of a body that is not compressed.
@@ -25,7 +25,7 @@ func normalEncoding(v string) string {
 // stepEncoding is the content-encoding a step line's bytes are in: what the line says,
 // identity for values that are not HTTP-shaped (their bytes are their JSON), "" when an
 // HTTP-shaped result or a stream did not say.
-func stepEncoding(s steps.Step) string {
+func stepEncoding(s line.Step) string {
 	switch {
 	case s.Enc != "":
 		return normalEncoding(s.Enc)

@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"github.com/bodytrace/bodytrace/internal/capture"
-	"github.com/bodytrace/bodytrace/internal/steps"
+	"github.com/bodytrace/bodytrace/steps/line"
 )
 
 // Record is everything observed about one invocation. Each source fills its own part; a
@@ -23,7 +23,7 @@ type Record struct {
 	Platform Platform  // Telemetry API
 
 	// Steps are the stages the function reported through step lines, in arrival order.
-	Steps []steps.Step
+	Steps []line.Step
 
 	// Refused counts later results for this id that the Runtime API refused after it had
 	// accepted one (a double /response, or one posted by another process): noted, never

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bodytrace/bodytrace/internal/steps"
+	"github.com/bodytrace/bodytrace/steps/line"
 )
 
 // shape is one recorded invocation under testdata/shapes/cases (written by
@@ -38,7 +38,7 @@ type shape struct {
 // record builds the invocation record from a shape as the extension does: the event
 // through ParseEvent, a buffered result through the proxy's ResultScanner in small
 // writes, a stream through ParseStream after net/http's chunked decoding, an error
-// document through ParseError, step lines through steps.Parse.
+// document through ParseError, step lines through line.Parse.
 func (sh shape) record(t *testing.T) (Record, *Response) {
 	t.Helper()
 	dir := filepath.Join("testdata", "shapes")
@@ -91,7 +91,7 @@ func (sh shape) record(t *testing.T) (Record, *Response) {
 	}
 	rec := Record{RequestID: "8476a536-e9f4-11e8-9739-2dfe598c3fcd", Observed: Observed{RuntimeAPI: true}, Request: &req, Response: resp}
 	for _, l := range sh.Steps {
-		s, err := steps.Parse([]byte(l))
+		s, err := line.Parse([]byte(l))
 		if err != nil {
 			t.Fatalf("step line %q: %v", l, err)
 		}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/bodytrace/bodytrace/internal/steps"
+	"github.com/bodytrace/bodytrace/steps/line"
 )
 
 // A stage that passes on fewer body bytes than it received loses the difference there: a
@@ -163,7 +163,7 @@ func (r *Record) lateShort() (Verdict, bool) {
 	if resp == nil || resp.Mode != ModeBuffered || resp.BodyBytes <= 0 {
 		return Verdict{}, false
 	}
-	var late *steps.Step
+	var late *line.Step
 	for i := range r.Steps {
 		if s := &r.Steps[i]; s.Stage == StageLateWrite && s.Bytes > 0 && (late == nil || s.Bytes > late.Bytes) {
 			late = s // the lines carry a running total

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/bodytrace/bodytrace/internal/steps"
+	"github.com/bodytrace/bodytrace/steps/line"
 )
 
 // healthy builds a random invocation whose body reaches Lambda whole: stages that pass
@@ -48,7 +48,7 @@ func healthy(rng *rand.Rand) (Record, bool, string) {
 	decoded := bytes        // its real decoded length
 	seq := 0
 	add := func(stage string, bytes int64, status int) {
-		s := steps.Step{V: 1, RequestID: "r", Seq: seq, Stage: stage, Phase: "out", Kind: kind, Bytes: bytes, Status: status}
+		s := line.Step{V: 1, RequestID: "r", Seq: seq, Stage: stage, Phase: "out", Kind: kind, Bytes: bytes, Status: status}
 		switch {
 		case kind == "json":
 		case rng.IntN(4) == 0:
@@ -231,7 +231,7 @@ func healthyStream(rng *rand.Rand, rec Record, trace *strings.Builder) Record {
 		counted += prelude // the function wrote the prelude itself, and it was counted
 	}
 	rec.Response = resp
-	rec.Steps = []steps.Step{
+	rec.Steps = []line.Step{
 		{V: 1, RequestID: "r", Seq: 0, Stage: StageHandler, Phase: "out", Kind: "stream", Bytes: rng.Int64N(counted + 1)},
 		{V: 1, RequestID: "r", Seq: 1, Stage: "stream", Phase: "end", Kind: "stream", Bytes: counted, Chunks: resp.Chunks},
 	}
@@ -290,7 +290,7 @@ func TestShortFoundWhereItHappens(t *testing.T) {
 			if k == cut {
 				bytes = short
 			}
-			rec.Steps = append(rec.Steps, steps.Step{V: 1, RequestID: "r", Seq: k, Stage: name, Phase: "out", Kind: "http", Bytes: bytes, Status: status, Enc: "identity"})
+			rec.Steps = append(rec.Steps, line.Step{V: 1, RequestID: "r", Seq: k, Stage: name, Phase: "out", Kind: "http", Bytes: bytes, Status: status, Enc: "identity"})
 		}
 		if cut == n {
 			bytes = short

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bodytrace/bodytrace/internal/steps"
+	"github.com/bodytrace/bodytrace/steps/line"
 )
 
 func n(v int64) *int64 { return &v }
@@ -70,68 +70,68 @@ func TestResponseEncoding(t *testing.T) {
 // whose count may or may not hold the prelude, late writes, and what is never judged.
 func TestJudgeShortEdges(t *testing.T) {
 	get := &Request{Trigger: TriggerFunctionURL, Method: "GET"}
-	streamEnd := func(b int64) steps.Step {
-		return steps.Step{V: 1, RequestID: "r", Seq: 5, Stage: "stream", Phase: "end", Kind: "stream", Bytes: b}
+	streamEnd := func(b int64) line.Step {
+		return line.Step{V: 1, RequestID: "r", Seq: 5, Stage: "stream", Phase: "end", Kind: "stream", Bytes: b}
 	}
-	out := func(seq int, stage string, b int64, status int) steps.Step {
-		return steps.Step{V: 1, RequestID: "r", Seq: seq, Stage: stage, Phase: "out", Kind: "http", Bytes: b, Status: status, Enc: "identity"}
+	out := func(seq int, stage string, b int64, status int) line.Step {
+		return line.Step{V: 1, RequestID: "r", Seq: seq, Stage: stage, Phase: "out", Kind: "http", Bytes: b, Status: status, Enc: "identity"}
 	}
 	buffered := func(status int, b int64) *Response {
 		return &Response{Mode: ModeBuffered, HTTP: true, StatusCode: status, BodyBytes: b, WireBytes: b + 50, Upstream: 202}
 	}
 	tests := []struct {
 		name    string
-		steps   []steps.Step
+		steps   []line.Step
 		resp    *Response
 		verdict string
 		reason  string
 	}{
 		{
 			name:  "stream count between body and wire: cannot tell whether it holds the prelude",
-			steps: []steps.Step{streamEnd(1100)}, resp: &Response{Mode: ModeStreaming, HTTP: true, StatusCode: 200, BodyBytes: 1000, WireBytes: 1200},
+			steps: []line.Step{streamEnd(1100)}, resp: &Response{Mode: ModeStreaming, HTTP: true, StatusCode: 200, BodyBytes: 1000, WireBytes: 1200},
 			verdict: VerdictUnknown, reason: "short?",
 		},
 		{
 			name:  "stream count above the wire bytes",
-			steps: []steps.Step{streamEnd(1300)}, resp: &Response{Mode: ModeStreaming, HTTP: true, StatusCode: 200, BodyBytes: 1000, WireBytes: 1200},
+			steps: []line.Step{streamEnd(1300)}, resp: &Response{Mode: ModeStreaming, HTTP: true, StatusCode: 200, BodyBytes: 1000, WireBytes: 1200},
 			verdict: "lost:streaming", reason: "short: 1000 of 1300 bytes",
 		},
 		{
 			name: "late write after a non-empty snapshot",
-			steps: []steps.Step{out(0, "handler", 400, 200),
+			steps: []line.Step{out(0, "handler", 400, 200),
 				{V: 1, RequestID: "r", Seq: 1, Stage: "late-write", Phase: "write", Bytes: 100, After: 3, Who: "sentry"},
 				{V: 1, RequestID: "r", Seq: 2, Stage: "late-write", Phase: "write", Bytes: 250, After: 4, Who: "sentry"}},
 			resp: buffered(200, 400), verdict: "lost:late-write:sentry", reason: "short: 400 of 650 bytes",
 		},
 		{
 			name: "res.end after the handler settled, nothing written late",
-			steps: []steps.Step{out(0, "handler", 400, 200),
+			steps: []line.Step{out(0, "handler", 400, 200),
 				{V: 1, RequestID: "r", Seq: 1, Stage: "write", Phase: "end", Bytes: 400, After: 2}},
 			resp: buffered(200, 400), verdict: VerdictDelivered,
 		},
 		{
 			name:  "an error page rewritten smaller with the same status",
-			steps: []steps.Step{out(0, "handler", 4000, 500), out(1, "middleware:errors", 21, 500)},
+			steps: []line.Step{out(0, "handler", 4000, 500), out(1, "middleware:errors", 21, 500)},
 			resp:  buffered(500, 21), verdict: VerdictDelivered,
 		},
 		{
 			name:  "a new status with a smaller body",
-			steps: []steps.Step{out(0, "handler", 4000, 200), out(1, "middleware:auth", 12, 401)},
+			steps: []line.Step{out(0, "handler", 4000, 200), out(1, "middleware:auth", 12, 401)},
 			resp:  buffered(401, 12), verdict: VerdictDelivered,
 		},
 		{
 			name:  "a 304 from a middleware without a conditional request is still lost",
-			steps: []steps.Step{out(0, "handler", 4000, 200), out(1, "middleware:etag", 0, 304)},
+			steps: []line.Step{out(0, "handler", 4000, 200), out(1, "middleware:etag", 0, 304)},
 			resp:  buffered(304, 0), verdict: "lost:handler", reason: "If-None-Match",
 		},
 		{
 			name:  "a short middleware before an empty response",
-			steps: []steps.Step{out(0, "handler", 4000, 200), out(1, "middleware:a", 1000, 200), out(2, "middleware:b", 0, 200)},
+			steps: []line.Step{out(0, "handler", 4000, 200), out(1, "middleware:a", 1000, 200), out(2, "middleware:b", 0, 200)},
 			resp:  buffered(200, 0), verdict: "lost:middleware:b",
 		},
 		{
 			name:    "steps alone (no Runtime API) show a short middleware",
-			steps:   []steps.Step{out(0, "handler", 4000, 200), out(1, "middleware:a", 1000, 200)},
+			steps:   []line.Step{out(0, "handler", 4000, 200), out(1, "middleware:a", 1000, 200)},
 			verdict: "lost:middleware:a", reason: "short: 1000 of 4000 bytes",
 		},
 	}

@@ -4,7 +4,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/bodytrace/bodytrace/internal/steps"
+	"github.com/bodytrace/bodytrace/steps/line"
 )
 
 // Stage names bodytrace derives, besides the step stages a function reports (handler,
@@ -39,7 +39,7 @@ type Stage struct {
 // the platform's producedBytes. Stages nobody reported are absent.
 func (r *Record) Stages() []Stage {
 	var out []Stage
-	ordered := append([]steps.Step(nil), r.Steps...)
+	ordered := append([]line.Step(nil), r.Steps...)
 	sort.SliceStable(ordered, func(i, j int) bool { return ordered[i].Seq < ordered[j].Seq })
 	var late *Stage
 	for _, s := range ordered {
@@ -80,8 +80,8 @@ func (r *Record) Stages() []Stage {
 }
 
 // streamStep returns the function's own account of its response stream, if it sent one.
-func (r *Record) streamStep() (steps.Step, bool) {
-	var found steps.Step
+func (r *Record) streamStep() (line.Step, bool) {
+	var found line.Step
 	ok := false
 	for _, s := range r.Steps {
 		if s.Stage == "stream" && (s.Phase == "end" || s.Phase == "error" || !ok) {

@@ -3,10 +3,11 @@ package invocation
 import (
 	"context"
 	"fmt"
-	"github.com/bodytrace/bodytrace/internal/steps"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/bodytrace/bodytrace/steps/line"
 )
 
 func TestStoreUpdateCreatesOnce(t *testing.T) {
@@ -48,7 +49,7 @@ func TestStoreUpdateCreatesOnce(t *testing.T) {
 
 func TestStoreTakeThenUpdateIsLate(t *testing.T) {
 	s := NewStore(8, nil)
-	s.Update("a", time.Now(), func(r *Record) { r.Steps = append(r.Steps, steps.Step{Stage: "x"}) })
+	s.Update("a", time.Now(), func(r *Record) { r.Steps = append(r.Steps, line.Step{Stage: "x"}) })
 	r, ok := s.Take("a")
 	if !ok || len(r.Steps) != 1 {
 		t.Fatalf("Take = %+v, %v", r, ok)
@@ -174,7 +175,7 @@ func TestStoreConcurrentUpdates(t *testing.T) {
 				defer wg.Done()
 				for range updates {
 					s.Update(id, time.Now(), func(r *Record) {
-						r.Steps = append(r.Steps, steps.Step{Stage: id})
+						r.Steps = append(r.Steps, line.Step{Stage: id})
 					})
 				}
 			}()

@@ -8,8 +8,8 @@ import (
 
 	"github.com/bodytrace/bodytrace/internal/invocation"
 	"github.com/bodytrace/bodytrace/internal/runtimeproxy"
-	"github.com/bodytrace/bodytrace/internal/steps"
 	"github.com/bodytrace/bodytrace/internal/telemetry"
+	"github.com/bodytrace/bodytrace/steps/line"
 )
 
 // Next implements runtimeproxy.Observer: the runtime received an event.
@@ -176,7 +176,7 @@ func (l *Loop) HungUp(id string, at time.Time) {
 }
 
 // Step handles a step line, from the datagram listener or the function's log.
-func (l *Loop) Step(s steps.Step) {
+func (l *Loop) Step(s line.Step) {
 	l.stepsSeen.Store(true)
 	if !l.update(s.RequestID, time.Now(), func(r *invocation.Record) { r.Steps = append(r.Steps, s) }) {
 		l.late()
@@ -192,7 +192,7 @@ func (l *Loop) Telemetry(events []telemetry.Event) {
 		}
 		switch e := v.(type) {
 		case telemetry.LogLine:
-			if ev.Type == telemetry.TypeFunction && steps.Find([]byte(e.Message)) >= 0 {
+			if ev.Type == telemetry.TypeFunction && line.Find([]byte(e.Message)) >= 0 {
 				l.stepLines.Feed([]byte(e.Message), l.Step)
 			}
 		case telemetry.InitStart:

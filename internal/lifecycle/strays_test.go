@@ -10,7 +10,7 @@ import (
 	"github.com/bodytrace/bodytrace/internal/extapi"
 	"github.com/bodytrace/bodytrace/internal/invocation"
 	"github.com/bodytrace/bodytrace/internal/runtimeproxy"
-	"github.com/bodytrace/bodytrace/internal/steps"
+	"github.com/bodytrace/bodytrace/steps/line"
 )
 
 // TestStrayFloodCannotEvictLiveInvocation is issue 18's first case: 1,100 step lines for
@@ -23,7 +23,7 @@ func TestStrayFloodCannotEvictLiveInvocation(t *testing.T) {
 	h.loop.Next(proxyNext("live", readEvent(t, "direct.json")))
 	h.invoke(t, "live")
 	for i := range 1100 {
-		h.loop.Step(steps.Step{V: 1, RequestID: fmt.Sprintf("forged-%d", i), Stage: "handler", Phase: "out", Bytes: 1})
+		h.loop.Step(line.Step{V: 1, RequestID: fmt.Sprintf("forged-%d", i), Stage: "handler", Phase: "out", Bytes: 1})
 	}
 	if open := h.loop.store.Open(func(r *invocation.Record) bool { return r.RequestID == "live" }); len(open) != 1 {
 		t.Fatal("the live invocation's record was evicted by stray step lines")
@@ -65,7 +65,7 @@ func TestEvictionReleasesWaiter(t *testing.T) {
 // A stray arriving before the first invocation must not take its cold start.
 func TestStrayDoesNotClaimColdStart(t *testing.T) {
 	h := newHarness(t, Config{}, true)
-	h.loop.Step(steps.Step{V: 1, RequestID: "forged", Stage: "handler", Phase: "out", Bytes: 1})
+	h.loop.Step(line.Step{V: 1, RequestID: "forged", Stage: "handler", Phase: "out", Bytes: 1})
 	h.loop.Next(proxyNext("first", readEvent(t, "direct.json")))
 	h.loop.Response(buffered("first", `{}`))
 	r := h.next(t)

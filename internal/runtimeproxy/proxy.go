@@ -14,7 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/bodytrace/bodytrace/internal/ready"
+	"github.com/bodytrace/bodytrace/steps/ready"
 )
 
 // Default capture sizes, used when the Config leaves them zero.

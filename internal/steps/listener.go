@@ -5,16 +5,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/bodytrace/bodytrace/internal/lograte"
 	"log/slog"
 	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
+
+	"github.com/bodytrace/bodytrace/internal/lograte"
+	"github.com/bodytrace/bodytrace/steps/line"
 )
 
 // Handler receives each accepted step. It runs on the listener's goroutine: keep it fast.
-type Handler func(Step)
+type Handler func(line.Step)
 
 // Stats counts what a Listener or a Counter saw.
 type Stats struct {
@@ -37,8 +39,8 @@ func NewCounter(log *slog.Logger) *Counter {
 }
 
 // Feed parses one line, counts it, and hands an accepted step to h.
-func (c *Counter) Feed(line []byte, h Handler) {
-	s, err := Parse(line)
+func (c *Counter) Feed(text []byte, h Handler) {
+	s, err := line.Parse(text)
 	if err != nil {
 		// Log the 1st, 10th, 100th ... rejection: visible, bounded.
 		if n := c.rejected.Add(1); lograte.Due(n) {
@@ -88,7 +90,7 @@ func Listen(addr string, h Handler, c *Counter) (*Listener, error) {
 
 func (l *Listener) serve(h Handler) {
 	defer l.wg.Done()
-	buf := make([]byte, MaxLine+1)
+	buf := make([]byte, line.MaxLine+1)
 	for {
 		n, _, err := l.conn.ReadFromUDP(buf)
 		if err != nil {

@@ -6,15 +6,17 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/bodytrace/bodytrace/steps/line"
 )
 
 // TestListenerSync sends step lines and malformed datagrams, then Sync: every line sent
 // before Sync must have been handled when it returns.
 func TestListenerSync(t *testing.T) {
 	var mu sync.Mutex
-	var got []Step
+	var got []line.Step
 	c := NewCounter(nil)
-	l, err := Listen("127.0.0.1:0", func(s Step) {
+	l, err := Listen("127.0.0.1:0", func(s line.Step) {
 		mu.Lock()
 		got = append(got, s)
 		mu.Unlock()
@@ -30,7 +32,7 @@ func TestListenerSync(t *testing.T) {
 	defer conn.Close()
 	const n = 200
 	for i := range n {
-		_, _ = conn.Write(Format(Step{RequestID: "r", Seq: i, Stage: "handler", Bytes: int64(i)}))
+		_, _ = conn.Write(line.Format(line.Step{RequestID: "r", Seq: i, Stage: "handler", Bytes: int64(i)}))
 		if i%50 == 0 {
 			_, _ = conn.Write([]byte("@bodytrace/step {broken"))
 		}
@@ -58,7 +60,7 @@ func TestListenerSync(t *testing.T) {
 }
 
 func TestListenerSyncBounded(t *testing.T) {
-	l, err := Listen("127.0.0.1:0", func(Step) {}, NewCounter(nil))
+	l, err := Listen("127.0.0.1:0", func(line.Step) {}, NewCounter(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,12 +73,12 @@ func TestListenerSyncBounded(t *testing.T) {
 }
 
 func TestListenBusyAddress(t *testing.T) {
-	l, err := Listen("127.0.0.1:0", func(Step) {}, NewCounter(nil))
+	l, err := Listen("127.0.0.1:0", func(line.Step) {}, NewCounter(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	if _, err := Listen(l.Addr(), func(Step) {}, NewCounter(nil)); err == nil {
+	if _, err := Listen(l.Addr(), func(line.Step) {}, NewCounter(nil)); err == nil {
 		t.Fatal("second Listen on the same address succeeded")
 	}
 }

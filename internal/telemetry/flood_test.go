@@ -21,8 +21,8 @@ import (
 	"github.com/bodytrace/bodytrace/internal/invocation"
 	"github.com/bodytrace/bodytrace/internal/lifecycle"
 	"github.com/bodytrace/bodytrace/internal/runtimeproxy"
-	"github.com/bodytrace/bodytrace/internal/steps"
 	"github.com/bodytrace/bodytrace/internal/telemetry"
+	"github.com/bodytrace/bodytrace/steps/line"
 )
 
 const bound = 10 * time.Second // failure guard only; nothing asserts durations
@@ -393,7 +393,7 @@ func TestOutOfOrderEvents(t *testing.T) {
 func TestHugeStepLineInFunctionLog(t *testing.T) {
 	r := newRig(t, true)
 	now := time.Now()
-	huge := steps.Marker + `{"v":1,"rid":"r","stage":"handler","note":"` + strings.Repeat("n", 1<<20) + `"}`
+	huge := line.Marker + `{"v":1,"rid":"r","stage":"handler","note":"` + strings.Repeat("n", 1<<20) + `"}`
 	var evs []string
 	for range 3 {
 		evs = append(evs, functionLine(huge, now))
@@ -401,8 +401,8 @@ func TestHugeStepLineInFunctionLog(t *testing.T) {
 	for range 200 {
 		evs = append(evs,
 			// Raw invalid UTF-8 inside the JSON string (Lambda passes the function's bytes on).
-			`{"time":"`+stamp(now)+`","type":"function","record":"`+steps.Marker+`{\"v\":1,\"rid\":\"`+"\xff\xfe"+`\",\"stage\":\"h\"}"}`,
-			fmt.Sprintf(`{"time":%q,"type":"function","record":{"timestamp":%q,"level":"INFO","requestId":"r","message":"%s{\"v\":1"}}`, stamp(now), stamp(now), steps.Marker))
+			`{"time":"`+stamp(now)+`","type":"function","record":"`+line.Marker+`{\"v\":1,\"rid\":\"`+"\xff\xfe"+`\",\"stage\":\"h\"}"}`,
+			fmt.Sprintf(`{"time":%q,"type":"function","record":{"timestamp":%q,"level":"INFO","requestId":"r","message":"%s{\"v\":1"}}`, stamp(now), stamp(now), line.Marker))
 	}
 	body := batch(evs...)
 	if code := r.post(t, body); code != http.StatusOK {
@@ -437,7 +437,7 @@ func TestStrayRequestIDsEvicted(t *testing.T) {
 		t.Fatalf("answered %d", code)
 	}
 	for i := range stray {
-		r.loop.Step(steps.Step{V: 1, RequestID: fmt.Sprintf("stray-step-%d", i), Stage: "handler", Bytes: 1})
+		r.loop.Step(line.Step{V: 1, RequestID: fmt.Sprintf("stray-step-%d", i), Stage: "handler", Bytes: 1})
 	}
 	// Long after any bound a record waits for (TelemetryWait, ResponseGrace), at SHUTDOWN
 	// the loop exports every record still open: those are the ones it kept.

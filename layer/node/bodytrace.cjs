@@ -1,7 +1,7 @@
 'use strict';
 // bodytrace Node.js helper. The layer's exec wrapper preloads it (NODE_OPTIONS=--require
 // /opt/bodytrace/node/bodytrace.cjs) before the runtime client loads the handler. It reports,
-// as step lines (internal/steps/doc.go), how many body bytes each stage of the response path
+// as step lines (steps/line/doc.go), how many body bytes each stage of the response path
 // held: what the exported handler returned, what a known wrapper (Sentry) made of it, bytes
 // through a response stream, writes to response objects and writes after the handler settled.
 //

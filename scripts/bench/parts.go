@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/bodytrace/bodytrace/internal/localrun"
-	"github.com/bodytrace/bodytrace/internal/ready"
+	"github.com/bodytrace/bodytrace/steps/ready"
 )
 
 // layerSize is one built layer zip and its extension binary.
@@ -284,7 +284,7 @@ var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
 // microbenchmarks runs the hot paths' go test benchmarks.
 func microbenchmarks(root string, count int) ([]*bench, error) {
 	cmd := exec.Command("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-count", strconv.Itoa(count),
-		"./internal/telemetry", "./internal/steps", "./internal/runtimeproxy", "./internal/invocation", "./internal/export", "./internal/otlp")
+		"./internal/telemetry", "github.com/bodytrace/bodytrace/steps/line", "./internal/runtimeproxy", "./internal/invocation", "./internal/export", "./internal/otlp")
 	cmd.Dir = root
 	cmd.Stderr = os.Stderr
 	b, err := cmd.Output()

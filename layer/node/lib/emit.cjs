@@ -1,5 +1,5 @@
 'use strict';
-// Sends step lines (format v1, internal/steps/doc.go) to the extension: one UDP datagram per
+// Sends step lines (format v1, steps/line/doc.go) to the extension: one UDP datagram per
 // line to BODYTRACE_STEPS_ADDR when the exec wrapper advertised it, else one line on stdout,
 // which the extension reads from the Telemetry API "function" stream. The extension reads
 // one line per datagram, so lines are not batched.
