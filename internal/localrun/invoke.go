@@ -1,7 +1,3 @@
-// Package localrun runs bodytrace locally with real parts: the AWS Lambda Runtime Interface
-// Emulator (classic and Managed Instances modes, in a private mount namespace so /opt and
-// /var stay untouched), the Node.js runtime client or an aws-lambda-go binary, and Jaeger
-// v2 as the trace backend. The end-to-end tests and the demo share it.
 package localrun
 
 import (
@@ -11,47 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os/exec"
 	"regexp"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 )
-
-// Log is a goroutine-safe buffer for a process's output.
-type Log struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *Log) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-// String returns everything written so far.
-func (l *Log) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func stopGroup(cmd *exec.Cmd, grace time.Duration) {
-	if cmd == nil || cmd.Process == nil {
-		return
-	}
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(grace):
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-done
-	}
-}
 
 // Invoke sends an event and returns the body the caller received. In Managed Instances
 // mode the emulator refuses an invoke while its one runtime is between /response and its
