@@ -14,6 +14,7 @@ type Log struct {
 	buf bytes.Buffer
 }
 
+// Write appends p: a Log is the Stdout and Stderr of a command.
 func (l *Log) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -27,6 +28,8 @@ func (l *Log) String() string {
 	return l.buf.String()
 }
 
+// stopGroup ends a command started in its own process group (Setpgid), children
+// included: SIGTERM, then SIGKILL if it has not exited after grace.
 func stopGroup(cmd *exec.Cmd, grace time.Duration) {
 	if cmd == nil || cmd.Process == nil {
 		return
