@@ -2,6 +2,7 @@ package localrun
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"strings"
 	"syscall"
+	"text/template"
 	"time"
 )
 
@@ -50,7 +52,10 @@ func StartJaeger(bin string, standard bool) (*Jaeger, error) {
 		return nil, err
 	}
 	j.config = cfgFile.Name()
-	_, err = fmt.Fprintf(cfgFile, jaegerConfig, j.Query, ports[3], j.OTLPGRPC, j.OTLPHTTP)
+	err = jaegerConfig.Execute(cfgFile, jaegerEndpoints{
+		Query: j.Query, QueryGRPC: fmt.Sprintf("127.0.0.1:%d", ports[3]),
+		OTLPGRPC: j.OTLPGRPC, OTLPHTTP: j.OTLPHTTP,
+	})
 	if err = errors.Join(err, cfgFile.Close()); err != nil {
 		return nil, err
 	}
@@ -144,43 +149,17 @@ func getJSON(ctx context.Context, url string, out any) error {
 	return json.NewDecoder(resp.Body).Decode(out)
 }
 
-// jaegerConfig is Jaeger v2's configuration for local runs, filled with the query API's
-// http endpoint and grpc port, then the OTLP grpc and http endpoints.
-const jaegerConfig = `service:
-  extensions: [jaeger_storage, jaeger_query]
-  pipelines:
-    traces:
-      receivers: [otlp]
-      processors: [batch]
-      exporters: [jaeger_storage_exporter]
-  telemetry:
-    metrics:
-      level: none
-extensions:
-  jaeger_query:
-    storage:
-      traces: memstore
-    enable_tracing: false
-    http:
-      endpoint: %s
-    grpc:
-      endpoint: 127.0.0.1:%d
-  jaeger_storage:
-    backends:
-      memstore:
-        memory:
-          max_traces: 100000
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: %s
-      http:
-        endpoint: %s
-processors:
-  batch:
-    timeout: 50ms
-exporters:
-  jaeger_storage_exporter:
-    trace_storage: memstore
-`
+// jaegerYAML is Jaeger v2's configuration for local runs, a template filled with
+// jaegerEndpoints.
+//
+//go:embed files/jaeger.yaml
+var jaegerYAML string
+
+// jaegerConfig is jaegerYAML parsed once (a parsed template is safe for concurrent use).
+var jaegerConfig = template.Must(template.New("jaeger.yaml").Parse(jaegerYAML))
+
+// jaegerEndpoints are the loopback host:port addresses jaegerConfig is filled with.
+type jaegerEndpoints struct {
+	Query, QueryGRPC   string // the query API's http (j.Query) and grpc endpoints
+	OTLPGRPC, OTLPHTTP string // the OTLP receivers
+}
