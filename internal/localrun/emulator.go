@@ -1,6 +1,7 @@
 package localrun
 
 import (
+	_ "embed"
 	"errors"
 	"fmt"
 	"net"
@@ -50,25 +51,11 @@ type Lambda struct {
 }
 
 // mountScript lays out /opt and /var/task in a private mount namespace, as Lambda does,
-// without touching the machine's own folders, then runs the emulator.
-const mountScript = `set -eu
-mount -t tmpfs -o mode=0755 tmpfs /opt
-mkdir -p /opt/extensions /opt/ric
-# Under its own file name: Lambda registers an extension by its file name.
-if [ -n "$E2E_EXT" ]; then cp "$E2E_EXT" "/opt/extensions/$(basename "$E2E_EXT")"; fi
-if [ -n "$E2E_EXT" ] && [ -n "$E2E_WRAPPER" ]; then cp "$E2E_WRAPPER" /opt/bodytrace-wrapper; fi
-if [ -n "$E2E_EXT" ] && [ -n "$E2E_NODE_HELPER" ]; then mkdir -p /opt/bodytrace; cp -r "$E2E_NODE_HELPER" /opt/bodytrace/node; fi
-mount --bind "$E2E_RIC" /opt/ric
-mount -t tmpfs -o mode=0755 tmpfs /var
-mkdir -p /var/task
-mount --bind "$E2E_TASK" /var/task
-# Lambda's managed Node.js runtimes keep Node in /var/lang and the runtime client in /var/runtime.
-if [ -n "$E2E_NODE_DIR" ]; then mkdir -p /var/lang /var/runtime; mount --bind "$E2E_NODE_DIR" /var/lang; mount --bind "$E2E_NODE_RIC" /var/runtime; fi
-if [ -n "$E2E_NODE_MODULES" ]; then mount --bind "$E2E_NODE_MODULES" /var/task/node_modules; fi
-cd /var/task
-if [ -n "$E2E_NOFILE" ]; then ulimit -n "$E2E_NOFILE"; fi
-exec "$E2E_RIE" --runtime-interface-emulator-address "127.0.0.1:$E2E_INVOKE_PORT" --runtime-api-address "127.0.0.1:$E2E_API_PORT" "$@"
-`
+// without touching the machine's own folders, then runs the emulator. It reads its inputs
+// from E2E_* variables, which launch sets.
+//
+//go:embed files/emulator.sh
+var mountScript string
 
 // Launch runs the emulator with bodytrace and the function, and waits until it listens.
 // The caller stops it with Stop.
@@ -218,17 +205,6 @@ func (l *Lambda) Stop() {
 // else the machine's Node with aws-lambda-ric 3.x at /opt/ric. The emulator's classic mode
 // passes the handler as the last argument and sets _HANDLER; Managed Instances mode runs
 // this with no arguments and _HANDLER only.
-const nodeBootstrap = `#!/bin/bash
-set -euo pipefail
-if [[ -x /var/lang/bin/node ]]; then
-  node=/var/lang/bin/node entry=/var/runtime/index.mjs
-else
-  node="$(command -v node)" entry=/opt/ric/bin/index.mjs
-fi
-handler="${_HANDLER:-}"
-if [[ -z "$handler" && $# -gt 0 ]]; then handler="${!#}"; fi
-if [[ -n "${AWS_LAMBDA_EXEC_WRAPPER:-}" ]]; then
-  exec "$AWS_LAMBDA_EXEC_WRAPPER" "$node" "$entry" "$handler"
-fi
-exec "$node" "$entry" "$handler"
-`
+//
+//go:embed files/node-bootstrap.sh
+var nodeBootstrap string
