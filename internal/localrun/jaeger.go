@@ -95,7 +95,7 @@ func (j *Jaeger) Trace(ctx context.Context, traceID string, minSpans int) (Trace
 // WaitTrace fetches a trace by id, waiting (bounded by ctx) until done holds for it: spans
 // of one trace may reach Jaeger at different times (a late platform.report, say).
 func (j *Jaeger) WaitTrace(ctx context.Context, traceID, what string, done func(Trace) bool) (Trace, error) {
-	var last error
+	last := ctx.Err() // the answer when the bound ran out before the first query
 	var seen Trace
 	for ctx.Err() == nil {
 		var out struct {
