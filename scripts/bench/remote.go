@@ -383,6 +383,11 @@ func runRemoteOnly(out string, n counts) error {
 	if r.Remote, err = remotePhase(context.Background(), tools, art, jaeger, n.KB, n.Freeze); err != nil {
 		return err
 	}
+	return os.WriteFile(out, []byte(r.remoteOnlyMarkdown()), 0o644)
+}
+
+// remoteOnlyMarkdown is the report of runRemoteOnly: the remote targets and section.
+func (r *report) remoteOnlyMarkdown() string {
 	var w strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&w, format+"\n", args...) }
 	p("# bodytrace benchmarks: the backend at a distance only")
@@ -396,5 +401,5 @@ func runRemoteOnly(out string, n counts) error {
 	}
 	p("")
 	r.remoteMarkdown(p)
-	return os.WriteFile(out, []byte(w.String()), 0o644)
+	return w.String()
 }

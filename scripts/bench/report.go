@@ -80,7 +80,18 @@ func (r *report) microMedian(name, unit string) float64 {
 	return nan
 }
 
-func (r *report) markdown() string {
+// readHistory reads scripts/bench/history.md, the before/after records of the fixes the suite
+// led to, kept by hand; nil when it cannot be read (the report then has no history).
+func readHistory() []byte {
+	h, err := os.ReadFile(filepath.Join(localrun.Root(), "scripts", "bench", "history.md"))
+	if err != nil {
+		return nil
+	}
+	return h
+}
+
+// markdown is BENCHMARKS.md: the report, then history (see readHistory) unless nil.
+func (r *report) markdown(history []byte) string {
 	var w strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&w, format+"\n", args...) }
 	n := r.Counts
@@ -372,9 +383,9 @@ func (r *report) markdown() string {
 		p("")
 	}
 	// Before/after records of the fixes the suite led to: kept by hand in history.md.
-	if h, err := os.ReadFile(filepath.Join(localrun.Root(), "scripts", "bench", "history.md")); err == nil {
+	if history != nil {
 		p("")
-		w.Write(h)
+		w.Write(history)
 	}
 	return w.String()
 }
