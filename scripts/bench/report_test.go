@@ -230,18 +230,21 @@ func TestReportGolden(t *testing.T) {
 	fullRemoteOnly.Remote = fakeRemote(true, false)
 	for _, tc := range []struct {
 		name   string
-		render func() string
+		render func() (string, error)
 	}{
-		{"full", func() string { return fakeReport(false).markdown(history) }},
-		{"peer", func() string { return fakeReport(true).markdown(history) }},
-		{"partial", func() string { return partialReport().markdown([]byte{}) }},
-		{"sparse", func() string { return sparseReport().markdown(nil) }},
-		{"remote-only", func() string { return fakeReport(false).remoteOnlyMarkdown() }},
-		{"remote-only-partial", func() string { return partialReport().remoteOnlyMarkdown() }},
-		{"remote-only-no-warnings", func() string { return fullRemoteOnly.remoteOnlyMarkdown() }},
+		{"full", func() (string, error) { return fakeReport(false).markdown(history) }},
+		{"peer", func() (string, error) { return fakeReport(true).markdown(history) }},
+		{"partial", func() (string, error) { return partialReport().markdown([]byte{}) }},
+		{"sparse", func() (string, error) { return sparseReport().markdown(nil) }},
+		{"remote-only", func() (string, error) { return fakeReport(false).remoteOnlyMarkdown() }},
+		{"remote-only-partial", func() (string, error) { return partialReport().remoteOnlyMarkdown() }},
+		{"remote-only-no-warnings", func() (string, error) { return fullRemoteOnly.remoteOnlyMarkdown() }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := tc.render()
+			got, err := tc.render()
+			if err != nil {
+				t.Fatal(err)
+			}
 			path := filepath.Join("testdata", "report-"+tc.name+".md")
 			if *update {
 				if err := os.MkdirAll("testdata", 0o755); err != nil {
