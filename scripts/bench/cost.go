@@ -192,51 +192,69 @@ func usdPerMillion(addedMs float64, memMB int, price float64) float64 {
 	return addedMs / 1000 * float64(memMB) / 1024 * price * 1e6
 }
 
-// costMarkdown writes the cost section.
-func (r *report) costMarkdown(p func(string, ...any)) {
-	c := r.Cost
+// costView is the cost section as the report shows it.
+type costView struct {
+	Load        string
+	Invocations int // B's REPORT lines
+	Rows        []costRow
+	// MedianAdded, MeanAdded: B − A, Billed Duration; DurationAdded: B − A, Duration median.
+	MedianAdded, MeanAdded, DurationAdded         string
+	PriceX86, PriceArm, PriceSource, PriceChecked string
+	Prices                                        []priceRow
+	BytesRuns                                     int
+	Bytes                                         []bytesRow
+}
+
+type costRow struct {
+	Key, Median, P25, P75    string // Duration
+	BilledMedian, BilledMean string
+}
+
+type priceRow struct {
+	Label, Added string
+	MemoryMB     int
+	X86, Arm     string
+}
+
+type bytesRow struct {
+	Setting         string
+	Invocations     int
+	Requests, Bytes int64
+	PerInvocation   string
+}
+
+// view is the cost section; nil without a cost phase.
+func (c *costResult) view() *costView {
 	if c == nil {
-		return
+		return nil
 	}
-	p("## What it costs")
-	p("")
 	a, b := c.Billed["A"], c.Billed["B"]
 	da, db := c.Duration["A"], c.Duration["B"]
-	p("Billed duration from the emulator's `REPORT` lines (classic mode) for %d warm %s buffered invocations per configuration, A and B alternated invocation by invocation (a run of its own after the latency phases). Lambda bills duration in 1 ms increments (each invocation's duration rounded up), so a per-invocation addition well under 1 ms shows up as some invocations billed 1 ms more: the mean captures that, the median of the rounded figures may not.", len(b), c.Load)
-	p("")
-	p("| configuration | Duration, median (p25–p75) | Billed Duration, median | Billed Duration, mean |")
-	p("|---|---|---|---|")
+	medAdded, meanAdded := b.median()-a.median(), mean(b)-mean(a)
+	v := &costView{Load: c.Load, Invocations: len(b),
+		MedianAdded: fmt.Sprintf("%+.0f", medAdded), MeanAdded: fmt.Sprintf("%+.3f", meanAdded),
+		DurationAdded: fmt.Sprintf("%+.3f", db.median()-da.median()),
+		PriceX86:      fmt.Sprintf("%.10f", priceX86), PriceArm: fmt.Sprintf("%.10f", priceArm),
+		PriceSource: priceSource, PriceChecked: priceChecked, BytesRuns: bytesRuns}
 	for _, k := range []string{"A", "B"} {
 		d, bl := c.Duration[k], c.Billed[k]
-		p("| %s | %s (%s–%s) ms | %.0f ms | %.3f ms |", k, fmtMs(d.median()), fmtMs(d.q(0.25)), fmtMs(d.q(0.75)), bl.median(), mean(bl))
+		v.Rows = append(v.Rows, costRow{Key: k, Median: fmtMs(d.median()), P25: fmtMs(d.q(0.25)), P75: fmtMs(d.q(0.75)),
+			BilledMedian: fmt.Sprintf("%.0f", bl.median()), BilledMean: fmt.Sprintf("%.3f", mean(bl))})
 	}
-	medAdded, meanAdded := b.median()-a.median(), mean(b)-mean(a)
-	p("")
-	p("Added by bodytrace (B − A): billed **%+.0f ms median**, %+.3f ms mean; unrounded Duration %+.3f ms median.", medAdded, meanAdded, db.median()-da.median())
-	p("")
-	p("Prices: AWS Lambda on-demand duration, first pricing tier, us-east-1: x86_64 $%.10f and arm64 $%.10f per GB-second (%s; values checked %s against published copies of that page, re-check before quoting). Requests ($0.20 per million) are not changed by an extension.", priceX86, priceArm, priceSource, priceChecked)
-	p("")
-	p("| added per invocation | memory | x86_64, USD per million invocations | arm64, USD per million invocations |")
-	p("|---|---|---|---|")
 	for _, row := range []struct {
 		label string
 		ms    float64
 	}{{"billed median", medAdded}, {"billed mean", meanAdded}} {
 		for _, mem := range []int{128, 1024} {
-			p("| %s (%+.3f ms) | %d MB | $%.4f | $%.4f |", row.label, row.ms, mem, usdPerMillion(row.ms, mem, priceX86), usdPerMillion(row.ms, mem, priceArm))
+			v.Prices = append(v.Prices, priceRow{Label: row.label, Added: fmt.Sprintf("%+.3f", row.ms), MemoryMB: mem,
+				X86: fmt.Sprintf("%.4f", usdPerMillion(row.ms, mem, priceX86)), Arm: fmt.Sprintf("%.4f", usdPerMillion(row.ms, mem, priceArm))})
 		}
 	}
-	p("")
-	if len(c.Bytes) > 0 {
-		p("Bytes exported per invocation: configuration B with `OTEL_EXPORTER_OTLP_ENDPOINT` pointed at a byte-counting reverse proxy (net/http/httputil, loopback) in front of Jaeger's OTLP/HTTP port, %d healthy (delivered) %s buffered invocations per setting, counted from start to SHUTDOWN (the first invocation's init span included). Request body bytes as sent (compressed when gzip), HTTP headers not included.", bytesRuns, c.Load)
-		p("")
-		p("| BODYTRACE_SAMPLE_HEALTHY | invocations | OTLP POSTs | bytes | bytes per invocation |")
-		p("|---|---|---|---|---|")
-		for _, e := range c.Bytes {
-			p("| %s | %d | %d | %d | %.0f |", e.Setting, e.Invocations, e.Requests, e.Bytes, float64(e.Bytes)/float64(e.Invocations))
-		}
-		p("")
+	for _, e := range c.Bytes {
+		v.Bytes = append(v.Bytes, bytesRow{Setting: e.Setting, Invocations: e.Invocations, Requests: e.Requests, Bytes: e.Bytes,
+			PerInvocation: fmt.Sprintf("%.0f", float64(e.Bytes)/float64(e.Invocations))})
 	}
+	return v
 }
 
 func mean(s sample) float64 {

@@ -185,7 +185,11 @@ func run(out string, n counts, micro bool) error {
 	}
 	r.Elapsed = time.Since(suiteStart)
 	progress("writing %s", out)
-	if err := os.WriteFile(out, []byte(r.markdown()), 0o644); err != nil {
+	md, err := r.markdown(readHistory())
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(out, []byte(md), 0o644); err != nil {
 		return err
 	}
 	progress("done in %s", r.Elapsed.Round(time.Second))

@@ -254,24 +254,52 @@ func functionURLEvent(q map[string]string) ([]byte, error) {
 	return json.Marshal(ev)
 }
 
-// remoteMarkdown writes the remote backend's section.
-func (r *report) remoteMarkdown(p func(string, ...any)) {
-	rr := r.Remote
+// Targets with the backend at a distance (issue 19), for configuration V (the default).
+const (
+	remoteBilledMedianMs = 1.0
+	remoteBilledMeanMs   = 2.0
+	remoteClientMs       = 0.2
+)
+
+// remoteView is the remote phase as the reports show it (remote.md.tmpl).
+type remoteView struct {
+	Delay   time.Duration
+	N       int
+	Configs []struct{ Key, Flush, Label string }
+	Rows    []remoteRowView
+	Targets []remoteTarget // per runtime with A and V
+	Freeze  *freezeView
+}
+
+type remoteRowView struct {
+	Runtime, Key                       string
+	Latency, LatencyP25, LatencyP75    string
+	Added, AddedMean                   string // client latency − A's
+	Duration, PostAdded, PostAddedMean string // REPORT Duration, and − A's
+	Billed, BilledAdded                string // Billed Duration mean, and − A's
+}
+
+// remoteTarget is one runtime's targets with the backend at a distance, for V against A.
+type remoteTarget struct {
+	Runtime                            string
+	BilledMedianLimit, BilledMeanLimit string
+	Median, Mean, Billed, EndMedian    string // post-response added; Billed Duration mean added; E's median
+	BilledOK                           bool
+	ClientLimit, Client                string
+	ClientOK                           bool
+}
+
+type freezeView struct {
+	*freezeResult
+	OK bool // no lost body's trace missing
+}
+
+// view is the remote phase's section and targets; nil without a remote phase.
+func (rr *remoteResult) view() *remoteView {
 	if rr == nil {
-		return
+		return nil
 	}
-	p("## With the backend at a distance")
-	p("")
-	p("bodytrace exporting OTLP/HTTP to `localrun.Remote`, a loopback stand-in in front of Jaeger that answers each request %v after it arrived (`BENCH_REMOTE_DELAY`; a stand-in because no remote network runs here), %d warm 1 KB buffered invocations per configuration, A, S, E and V alternated invocation by invocation, for each runtime:", rr.Delay, rr.N)
-	p("")
-	for _, c := range remoteConfigs {
-		p("- **%s**: %s.", c.Key, c.Label)
-	}
-	p("")
-	p("Client latency is what the caller waits (the emulator answers the caller only after every extension's next `/next`, so here it includes what an extension does before that; on Lambda the caller gets the answer as soon as the runtime posts it). Post-response time is the REPORT line's Duration minus A's: what the extension adds to the billed invocation after the response. Billed Duration is rounded up to 1 ms per invocation, so its mean is the figure to read.")
-	p("")
-	p("| runtime | configuration | client latency, median (p25–p75) | added, median | added, mean | REPORT Duration, median | post-response added, median | mean | Billed Duration, mean | billed added, mean |")
-	p("|---|---|---|---|---|---|---|---|---|---|")
+	v := &remoteView{Delay: rr.Delay, N: rr.N, Configs: remoteConfigs}
 	for _, rt := range []string{"node", "go"} {
 		rows := rr.Rows[rt]
 		a := rows["A"]
@@ -282,73 +310,32 @@ func (r *report) remoteMarkdown(p func(string, ...any)) {
 		for _, c := range remoteConfigs {
 			x := rows[c.Key]
 			lx := durations(x.Latency)
-			p("| %s | %s | %s (%s–%s) ms | %s ms | %s ms | %s ms | %s ms | %s ms | %.3f ms | %s ms |", rt, c.Key,
-				fmtMs(lx.median()), fmtMs(lx.q(0.25)), fmtMs(lx.q(0.75)),
-				signed(lx.median()-la.median(), ""), signed(mean(lx)-mean(la), ""),
-				fmtMs(x.Duration.median()), signed(x.Duration.median()-a.Duration.median(), ""), signed(mean(x.Duration)-mean(a.Duration), ""),
-				mean(x.Billed), signed(mean(x.Billed)-mean(a.Billed), ""))
+			v.Rows = append(v.Rows, remoteRowView{Runtime: rt, Key: c.Key,
+				Latency: fmtMs(lx.median()), LatencyP25: fmtMs(lx.q(0.25)), LatencyP75: fmtMs(lx.q(0.75)),
+				Added: signed(lx.median()-la.median(), ""), AddedMean: signed(mean(lx)-mean(la), ""),
+				Duration: fmtMs(x.Duration.median()), PostAdded: signed(x.Duration.median()-a.Duration.median(), ""),
+				PostAddedMean: signed(mean(x.Duration)-mean(a.Duration), ""),
+				Billed:        fmt.Sprintf("%.3f", mean(x.Billed)), BilledAdded: signed(mean(x.Billed)-mean(a.Billed), "")})
 		}
-	}
-	p("")
-	if f := rr.Freeze; f != nil {
-		p("Freezes: %d invocations of the Node.js example through a function URL event (one in ten with an empty body, `lost:handler`: %d), the backend %v away, `BODYTRACE_FLUSH_TIMEOUT=%v`, the extension stopped (SIGSTOP) for %v after every invocation and resumed (SIGCONT), as Lambda freezes an idle environment; then SHUTDOWN and every trace id of the summary lines looked up in Jaeger.", f.Invocations, f.Lost, rr.Delay, f.Bound, f.Stop)
-		p("")
-		p("| invocations | lost bodies | traces missing from Jaeger | of them lost bodies | OTLP requests | `flush` warnings | wrong verdicts |")
-		p("|---|---|---|---|---|---|---|")
-		p("| %d | %d | %d | %d | %d | %d | %d |", f.Invocations, f.Lost, f.Missing, f.LostMissing, f.Exports, f.FlushWarnings, f.Errors)
-		p("")
-		for _, w := range f.Warnings {
-			p("    %s", w)
-		}
-		if len(f.Warnings) > 0 {
-			p("")
-		}
-	}
-}
-
-// Targets with the backend at a distance (issue 19), for configuration V (the default).
-const (
-	remoteBilledMedianMs = 1.0
-	remoteBilledMeanMs   = 2.0
-	remoteClientMs       = 0.2
-)
-
-type targetRow struct {
-	target, figure string
-	ok             bool
-}
-
-// remoteTargets are the Targets rows of the remote phase.
-func (r *report) remoteTargets() []targetRow {
-	rr := r.Remote
-	if rr == nil {
-		return nil
-	}
-	var out []targetRow
-	for _, rt := range []string{"node", "go"} {
-		a, v := rr.Rows[rt]["A"], rr.Rows[rt]["V"]
-		if a == nil || v == nil {
+		vr := rows["V"]
+		if vr == nil {
 			continue
 		}
-		med := v.Duration.median() - a.Duration.median()
-		avg := mean(v.Duration) - mean(a.Duration)
-		out = append(out, targetRow{
-			fmt.Sprintf("post-response time added with a backend %v away < %.0f ms median and < %.0f ms mean (%s, 1 KB, default flush)", rr.Delay, remoteBilledMedianMs, remoteBilledMeanMs, rt),
-			fmt.Sprintf("%s ms median, %s ms mean (Billed Duration mean %s ms; E, flush at the end: %s ms median)", signed(med, ""), signed(avg, ""),
-				signed(mean(v.Billed)-mean(a.Billed), ""), signed(rr.Rows[rt]["E"].Duration.median()-a.Duration.median(), "")),
-			med < remoteBilledMedianMs && avg < remoteBilledMeanMs})
-		la, lv := durations(a.Latency), durations(v.Latency)
-		out = append(out, targetRow{
-			fmt.Sprintf("client latency added with a backend %v away < %.1f ms median (%s, 1 KB, default flush)", rr.Delay, remoteClientMs, rt),
-			fmt.Sprintf("%s ms", signed(lv.median()-la.median(), "")), lv.median()-la.median() < remoteClientMs})
+		med := vr.Duration.median() - a.Duration.median()
+		avg := mean(vr.Duration) - mean(a.Duration)
+		lv := durations(vr.Latency)
+		v.Targets = append(v.Targets, remoteTarget{Runtime: rt,
+			BilledMedianLimit: fmt.Sprintf("%.0f", remoteBilledMedianMs), BilledMeanLimit: fmt.Sprintf("%.0f", remoteBilledMeanMs),
+			Median: signed(med, ""), Mean: signed(avg, ""), Billed: signed(mean(vr.Billed)-mean(a.Billed), ""),
+			EndMedian:   signed(rows["E"].Duration.median()-a.Duration.median(), ""),
+			BilledOK:    med < remoteBilledMedianMs && avg < remoteBilledMeanMs,
+			ClientLimit: fmt.Sprintf("%.1f", remoteClientMs), Client: signed(lv.median()-la.median(), ""),
+			ClientOK: lv.median()-la.median() < remoteClientMs})
 	}
 	if f := rr.Freeze; f != nil {
-		out = append(out, targetRow{
-			fmt.Sprintf("zero lost-body traces lost across %d invocations with freezes (SIGSTOP/SIGCONT of the extension)", f.Invocations),
-			fmt.Sprintf("%d of %d lost bodies' traces missing; %d of %d traces missing in all", f.LostMissing, f.Lost, f.Missing, f.Invocations),
-			f.LostMissing == 0})
+		v.Freeze = &freezeView{freezeResult: f, OK: f.LostMissing == 0}
 	}
-	return out
+	return v
 }
 
 // runRemoteOnly runs the remote and freeze phases alone and writes their sections to out.
@@ -383,18 +370,16 @@ func runRemoteOnly(out string, n counts) error {
 	if r.Remote, err = remotePhase(context.Background(), tools, art, jaeger, n.KB, n.Freeze); err != nil {
 		return err
 	}
-	var w strings.Builder
-	p := func(format string, args ...any) { fmt.Fprintf(&w, format+"\n", args...) }
-	p("# bodytrace benchmarks: the backend at a distance only")
-	p("")
-	p("Generated by `%s` on %s; %s.", strings.TrimSpace(r.Command), r.Started.UTC().Format("2006-01-02 15:04 MST"), r.Machine)
-	p("")
-	p("| target | V (default flush) | verdict |")
-	p("|---|---|---|")
-	for _, t := range r.remoteTargets() {
-		p("| %s | %s | %s |", t.target, t.figure, verdict(t.ok))
+	md, err := r.remoteOnlyMarkdown()
+	if err != nil {
+		return err
 	}
-	p("")
-	r.remoteMarkdown(p)
-	return os.WriteFile(out, []byte(w.String()), 0o644)
+	return os.WriteFile(out, []byte(md), 0o644)
+}
+
+// remoteOnlyMarkdown is the report of runRemoteOnly: the remote targets and section.
+func (r *report) remoteOnlyMarkdown() (string, error) {
+	v := r.view()
+	v.Peer = "" // the remote-only report has no C column
+	return render("remote-only.md.tmpl", v)
 }
