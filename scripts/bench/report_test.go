@@ -147,7 +147,7 @@ func fakeReport(peer bool) *report {
 				Values: map[string]sample{"ns/op": seq(2.5e4, 300, 6), "first-chunk-µs": seq(17, 1, 6)}},
 			{Pkg: "internal/invocation", Name: "BenchmarkScanner6MB", Units: []string{"ns/op", "MB/s", "B/op", "allocs/op"},
 				Values: map[string]sample{"ns/op": seq(1.4e6, 1e4, 6), "MB/s": seq(4290.5, 3, 6), "B/op": seq(0, 0, 6), "allocs/op": seq(0, 0, 6)}},
-			{Pkg: "internal/steps", Name: "BenchmarkParse", Units: []string{"ns/op", "B/op", "allocs/op"},
+			{Pkg: "steps/line", Name: "BenchmarkParse", Units: []string{"ns/op", "B/op", "allocs/op"},
 				Values: map[string]sample{"ns/op": seq(412, 2, 6), "B/op": seq(96, 0, 6), "allocs/op": seq(2, 0, 6)}},
 		},
 		Startup: &startup{ExecToMain: seq(1.6, 0.05, 15), TopInits: []string{"internal/godebug 0.52 ms", "net/netip 0.16 ms"},

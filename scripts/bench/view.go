@@ -172,7 +172,8 @@ type packageRow struct {
 }
 
 type microView struct {
-	Count int
+	Count    int
+	Packages string // the go test arguments naming them
 	Rows  []microRow
 }
 
@@ -231,7 +232,7 @@ func (r *report) view() *reportView {
 		}
 	}
 	if len(r.Micro) > 0 {
-		v.Micro = &microView{Count: r.Counts.MicroCount}
+		v.Micro = &microView{Count: r.Counts.MicroCount, Packages: strings.Join(microPackages, " ")}
 		for _, b := range r.Micro {
 			v.Micro.Rows = append(v.Micro.Rows, b.row())
 		}
