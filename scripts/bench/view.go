@@ -174,7 +174,7 @@ type packageRow struct {
 type microView struct {
 	Count    int
 	Packages string // the go test arguments naming them
-	Rows  []microRow
+	Rows     []microRow
 }
 
 type microRow struct {
