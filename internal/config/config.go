@@ -7,8 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bodytrace/bodytrace/internal/capture"
 	"github.com/bodytrace/bodytrace/internal/export"
 	"github.com/bodytrace/bodytrace/internal/otlp"
+	"github.com/bodytrace/bodytrace/internal/secrets"
 	"github.com/bodytrace/bodytrace/steps/ready"
 )
 
@@ -64,6 +66,23 @@ type Config struct {
 	// (tracecontext, xray or xray-lambda; baggage is accepted and carries no parent). Nil
 	// when unset: both tracecontext and xray, since Lambda passes its X-Ray header always.
 	Propagators []string
+
+	// RuntimeAPI is AWS_LAMBDA_RUNTIME_API: the host:port of Lambda's Runtime and
+	// Extensions APIs, which the proxy forwards to.
+	RuntimeAPI string
+	// Function describes the function for the traces' resource: AWS_LAMBDA_FUNCTION_NAME,
+	// AWS_LAMBDA_FUNCTION_VERSION, AWS_REGION, AWS_LAMBDA_FUNCTION_MEMORY_SIZE, and
+	// ServiceName above.
+	Function export.Function
+	// Endpoints are the OTLP endpoints of the signals bodytrace sends (traces when OTLP,
+	// metrics when OTLPMetrics), read from OTEL_EXPORTER_OTLP_* (otlp.FromEnv).
+	Endpoints map[otlp.Signal]otlp.Endpoint
+	// Capture says what of each event and result is sampled, redacted
+	// (BODYTRACE_CAPTURE_*, capture.FromEnv).
+	Capture capture.Config
+	// HeadersSecretARN names the Secrets Manager secret or SSM parameter holding the OTLP
+	// headers (BODYTRACE_OTLP_HEADERS_SECRET_ARN); empty when there is none.
+	HeadersSecretARN string
 
 	// Problems lists each invalid setting, named with its accepted values, for the log.
 	Problems []string
@@ -144,6 +163,36 @@ func Load(getenv func(string) string) Config {
 	c.ServiceName = getenv("OTEL_SERVICE_NAME")
 	if c.ServiceName == "" {
 		c.ServiceName = getenv("AWS_LAMBDA_FUNCTION_NAME")
+	}
+	c.RuntimeAPI = getenv("AWS_LAMBDA_RUNTIME_API")
+	c.Function = export.Function{
+		Name:        getenv("AWS_LAMBDA_FUNCTION_NAME"),
+		Version:     getenv("AWS_LAMBDA_FUNCTION_VERSION"),
+		Region:      getenv("AWS_REGION"),
+		ServiceName: c.ServiceName,
+	}
+	// Lambda always sets the memory size; without it (a local run) the resource leaves it out.
+	if mb, err := strconv.Atoi(getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")); err == nil {
+		c.Function.MemoryMB = mb
+	}
+	var sigs []otlp.Signal
+	if c.OTLP {
+		sigs = append(sigs, otlp.Traces)
+	}
+	if c.OTLPMetrics {
+		sigs = append(sigs, otlp.Metrics)
+	}
+	var problems []string
+	c.Endpoints, problems = otlp.FromEnv(getenv, c.Protocol, sigs...)
+	c.Problems = append(c.Problems, problems...)
+	c.Capture, problems = capture.FromEnv(getenv)
+	c.Problems = append(c.Problems, problems...)
+	if arn := strings.TrimSpace(getenv(secrets.EnvARN)); arn != "" {
+		if _, err := secrets.ParseRef(arn); err != nil {
+			r.problem("%v; exporting without the secret's headers", err)
+		} else {
+			c.HeadersSecretARN = arn
+		}
 	}
 	return c
 }

@@ -65,6 +65,15 @@ func invalidValues(def Config) []invalidCase {
 	for _, v := range []string{"whenever", "-5ms", "10001", "11s"} {
 		out = append(out, invalidCase{"BODYTRACE_LATE_WRITE_WAIT", v, []string{"10s"}, func(c Config) bool { return c.LateWriteWait == DefaultLateWriteWait }})
 	}
+	for _, v := range []string{"everything", "yes", "full"} {
+		out = append(out, invalidCase{"BODYTRACE_CAPTURE", v, []string{"off", "metadata", "body"}, func(c Config) bool { return c.Capture.Mode == def.Capture.Mode }})
+	}
+	for _, v := range []string{"lots", "-1", "10", "4k"} {
+		out = append(out, invalidCase{"BODYTRACE_CAPTURE_MAX_BYTES", v, []string{"64"}, func(c Config) bool { return c.Capture.MaxBytes == def.Capture.MaxBytes }})
+	}
+	for _, v := range []string{",", " , ,"} {
+		out = append(out, invalidCase{"BODYTRACE_REDACT_KEYS", v, []string{"comma-separated"}, func(c Config) bool { return len(c.Capture.RedactKeys) == len(def.Capture.RedactKeys) }})
+	}
 	for _, v := range []string{"verbose", "trace", "warning", "fatal", "0"} {
 		out = append(out, invalidCase{"BODYTRACE_LOG_LEVEL", v, []string{"debug", "info", "warn", "error"}, func(c Config) bool { return c.LogLevel == "info" }})
 	}
@@ -117,6 +126,8 @@ func TestEveryVariableHasAnInvalidCase(t *testing.T) {
 		"OTEL_SERVICE_NAME": "any string is a valid service name",
 		"OTEL_SDK_DISABLED": "the spec reads every value but true as false",
 	}
+	// Checked by TestInvalidSecretARN: its problem never quotes a value that may be the secret itself.
+	free["BODYTRACE_OTLP_HEADERS_SECRET_ARN"] = "validated by secrets.ParseRef, see TestInvalidSecretARN"
 	presence := map[string]string{
 		// See TestInvalidEndpointReported: only presence is read here, the SDK parses the rest.
 		"OTEL_EXPORTER_OTLP_ENDPOINT":        "presence only",
@@ -184,5 +195,28 @@ func TestInvalidEndpointReported(t *testing.T) {
 				t.Fatalf("%s=%q gave no problem naming the variable and the accepted form", name, v)
 			}
 		}
+	}
+}
+
+// TestInvalidSecretARN: a value that is not a secret or parameter ARN is one problem naming
+// the variable and the accepted forms, never the value when it is not an ARN (a secret pasted
+// in by mistake), and no secret is read.
+func TestInvalidSecretARN(t *testing.T) {
+	const name = "BODYTRACE_OTLP_HEADERS_SECRET_ARN"
+	for _, v := range []string{"x-api-key=s3cr3t", "arn:aws:s3:::bucket", "arn:aws:secretsmanager:eu-west-1:123456789012:nosecret"} {
+		c := Load(env(map[string]string{name: v}))
+		if len(c.Problems) != 1 || !strings.Contains(c.Problems[0], name) || !strings.Contains(c.Problems[0], "arn:aws:secretsmanager:<region>") {
+			t.Errorf("%s=%q: problems %q, want one naming the variable and the accepted forms", name, v, c.Problems)
+		}
+		if strings.Contains(strings.Join(c.Problems, " "), "s3cr3t") {
+			t.Errorf("%s=%q: the problem shows the value", name, v)
+		}
+		if c.HeadersSecretARN != "" {
+			t.Errorf("%s=%q: HeadersSecretARN = %q, want none read", name, v, c.HeadersSecretARN)
+		}
+	}
+	ok := "arn:aws:ssm:eu-west-1:123456789012:parameter/otlp/headers"
+	if c := Load(env(map[string]string{name: ok})); c.HeadersSecretARN != ok || len(c.Problems) != 0 {
+		t.Errorf("%s=%q: HeadersSecretARN %q, problems %q", name, ok, c.HeadersSecretARN, c.Problems)
 	}
 }

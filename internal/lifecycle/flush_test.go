@@ -78,9 +78,9 @@ func TestLoopBreaker(t *testing.T) {
 			ext := &fakeExtensions{events: make(chan extapi.Event), asked: make(chan struct{}, 100), calls: &callLog{}}
 			// The runtime is observed and never answers: each record closes at its deadline
 			// as unknown for want of a response, a verdict whose trace must not wait.
-			loop := New(Config{FlushTimeout: 100 * time.Millisecond, ResponseGrace: time.Millisecond, TelemetryWait: time.Minute,
-				RuntimeObserved: func() bool { return true }},
+			loop := New(Config{FlushTimeout: 100 * time.Millisecond, ResponseGrace: time.Millisecond, TelemetryWait: time.Minute},
 				ext, exp, log)
+			loop.ProxySeen(func() bool { return true })
 			h := &harness{loop: loop, ext: ext, log: ext.calls, done: make(chan error, 1)}
 			h.run(t)
 

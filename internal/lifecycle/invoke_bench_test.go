@@ -37,8 +37,9 @@ func BenchmarkResponseToNext(b *testing.B) {
 		b.Run(string(f), func(b *testing.B) {
 			exp := export.New(export.Config{SpanExporter: encodeOnly{}, Flush: f, FlushTimeout: time.Second})
 			ext := &fakeExtensions{events: make(chan extapi.Event), asked: make(chan struct{}, 1), calls: &callLog{}}
-			loop := New(Config{FlushTimeout: time.Second, ResponseGrace: time.Second, TelemetryWait: time.Minute,
-				RuntimeObserved: func() bool { return true }}, ext, exp, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+			loop := New(Config{FlushTimeout: time.Second, ResponseGrace: time.Second, TelemetryWait: time.Minute},
+				ext, exp, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+			loop.ProxySeen(func() bool { return true })
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			go func() { done <- loop.Run(ctx) }()

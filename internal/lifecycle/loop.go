@@ -12,6 +12,7 @@ import (
 	"github.com/bodytrace/bodytrace/internal/capture"
 	"github.com/bodytrace/bodytrace/internal/extapi"
 	"github.com/bodytrace/bodytrace/internal/invocation"
+	"github.com/bodytrace/bodytrace/internal/lograte"
 	"github.com/bodytrace/bodytrace/internal/steps"
 )
 
@@ -38,9 +39,6 @@ type Config struct {
 	TelemetryWait time.Duration
 	// ResponseGrace is how long past an invocation's deadline the loop waits for its response.
 	ResponseGrace time.Duration
-	// DrainObservations, when set, returns once the proxy's queued observations have
-	// reached the loop (bounded by ctx); SHUTDOWN calls it before closing the records.
-	DrainObservations func(ctx context.Context) error
 	// LateWriteWait is how long a record whose function reports steps stays open after an
 	// empty buffered response, to catch writes after the adapter's snapshot.
 	LateWriteWait time.Duration
@@ -50,16 +48,11 @@ type Config struct {
 	Capture capture.Config
 	// Started is when the extension process started: the init's start when telemetry is absent.
 	Started time.Time
-	// RuntimeObserved reports whether a runtime asks for events through the proxy; it must
-	// turn true as soon as /next arrives, before Lambda's INVOKE for that event. Nil: never.
-	RuntimeObserved func() bool
-	// SyncSteps, when set, returns once the step lines sent before the call were handled
-	// (bounded by ctx); the loop calls it before closing a record whose response arrived.
-	SyncSteps func(ctx context.Context) error
 }
 
 // Loop joins the sources of one execution environment. Create it with New, hand it to the
-// proxy as its observer and to the telemetry listener as its handler, then Run it.
+// proxy as its observer and to the telemetry listener as its handler, attach what it asks
+// of them (ProxySeen, DrainAtShutdown, SyncSteps), then Run it. Start does all of that.
 type Loop struct {
 	cfg   Config
 	ext   Extensions
@@ -67,10 +60,12 @@ type Loop struct {
 	log   *slog.Logger
 	store *invocation.Store
 
-	proxied   func() bool // a runtime called /next through the proxy
-	telemetry atomic.Bool // the Telemetry API is delivering
-	coldTaken atomic.Bool // the cold-start invocation has been claimed
-	stepsSeen atomic.Bool // the function sends step lines
+	proxied   atomic.Pointer[func() bool]                 // a runtime called /next through the proxy
+	syncSteps atomic.Pointer[func(context.Context) error] // handles step lines already sent
+	drains    []func(context.Context) error               // queued observations, at SHUTDOWN (under mu)
+	telemetry atomic.Bool                                 // the Telemetry API is delivering
+	coldTaken atomic.Bool                                 // the cold-start invocation has been claimed
+	stepsSeen atomic.Bool                                 // the function sends step lines
 	stepLines *steps.Counter
 
 	// asked is when the runtime last asked for an event (a /next arrived), unix ns.
@@ -104,14 +99,11 @@ func New(cfg Config, ext Extensions, exp Exporter, log *slog.Logger) *Loop {
 	if cfg.Started.IsZero() {
 		cfg.Started = time.Now()
 	}
-	if cfg.RuntimeObserved == nil {
-		cfg.RuntimeObserved = func() bool { return false }
-	}
 	if cfg.ShutdownMargin == 0 {
 		cfg.ShutdownMargin = 100 * time.Millisecond
 	}
 	l := &Loop{
-		cfg: cfg, ext: ext, exp: exp, log: log, proxied: cfg.RuntimeObserved,
+		cfg: cfg, ext: ext, exp: exp, log: log,
 		stepLines:    steps.NewCounter(log),
 		store:        invocation.NewStore(1024, nil),
 		waiters:      map[string]chan struct{}{},
@@ -121,6 +113,29 @@ func New(cfg Config, ext Extensions, exp Exporter, log *slog.Logger) *Loop {
 	}
 	l.store.SetMaxOpen(maxOpenRecords, maxStrayRecords, l.evicted)
 	return l
+}
+
+// ProxySeen tells the loop how to know whether a runtime asks for events through the
+// proxy: seen must turn true as soon as /next arrives, before Lambda's INVOKE for that
+// event. Until it is attached, the Runtime API counts as not observed.
+func (l *Loop) ProxySeen(seen func() bool) { l.proxied.Store(&seen) }
+
+// SyncSteps gives the loop a way to wait (bounded by ctx) until the step lines sent before
+// the call were handled; it waits before closing a record whose response arrived.
+func (l *Loop) SyncSteps(sync func(ctx context.Context) error) { l.syncSteps.Store(&sync) }
+
+// DrainAtShutdown adds a source whose queued observations SHUTDOWN waits for (bounded by
+// ctx) before closing the records.
+func (l *Loop) DrainAtShutdown(drain func(ctx context.Context) error) {
+	l.mu.Lock()
+	l.drains = append(l.drains, drain)
+	l.mu.Unlock()
+}
+
+// runtimeObserved reports whether a runtime asks for events through the proxy.
+func (l *Loop) runtimeObserved() bool {
+	seen := l.proxied.Load()
+	return seen != nil && (*seen)()
 }
 
 // SetTelemetry tells the loop whether the Telemetry API is delivering.
@@ -193,9 +208,9 @@ func (l *Loop) evicted(r invocation.Record) {
 		close(ch)
 	}
 	switch {
-	case stray && (strays == 1 || strays%1000 == 0):
+	case stray && lograte.Due(uint64(strays)):
 		l.log.Warn("step lines or telemetry for request ids the Runtime API never delivered; counted and dropped", "requestId", r.RequestID, "strays_so_far", strays)
-	case !stray && (n == 1 || n%1000 == 0):
+	case !stray && lograte.Due(uint64(n)):
 		l.log.Warn("too many open records; the oldest are closed early", "requestId", r.RequestID, "evicted_so_far", n)
 	}
 	if !stray {
@@ -211,7 +226,7 @@ func (l *Loop) stray(r *invocation.Record) bool {
 	if r.Anchored() {
 		return false
 	}
-	if !r.Observed.RuntimeAPI && !l.proxied() {
+	if !r.Observed.RuntimeAPI && !l.runtimeObserved() {
 		return r.Platform.Start == nil && r.Platform.RuntimeDone == nil && r.Platform.Report == nil
 	}
 	return true
@@ -303,19 +318,16 @@ func (l *Loop) flush(ctx context.Context) {
 	}
 }
 
-// droppedSpans is the exporter's count of spans lost to failed exports, when it keeps one.
-func (l *Loop) droppedSpans() int64 {
-	if d, ok := l.exp.(interface{ Dropped() int64 }); ok {
-		return d.Dropped()
-	}
-	return 0
-}
-
 // shutdown finishes every open record and flushes within the deadline.
 func (l *Loop) shutdown(deadline time.Time) {
-	if l.cfg.DrainObservations != nil {
+	l.mu.Lock()
+	drains := l.drains
+	l.mu.Unlock()
+	if len(drains) > 0 {
 		ctx, cancel := context.WithDeadline(context.Background(), deadline.Add(-2*l.cfg.ShutdownMargin))
-		_ = l.cfg.DrainObservations(ctx)
+		for _, drain := range drains {
+			_ = drain(ctx)
+		}
 		cancel()
 	}
 	for _, id := range l.store.Open(nil) {
@@ -326,9 +338,6 @@ func (l *Loop) shutdown(deadline time.Time) {
 	if err := l.exp.Shutdown(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		l.log.Warn("shutdown flush", "err", err)
 	}
-	st := l.Stats()
-	l.log.Info("stopped", "finished", st.Finished, "late_events", st.LateEvents,
-		"evicted", st.Dropped, "strays", st.Strays, "failed_flushes", st.FlushFailures, "spans_dropped", l.droppedSpans())
 }
 
 // waiter returns a channel closed when the record id is finished.
@@ -349,7 +358,7 @@ func (l *Loop) update(id string, at time.Time, f func(*invocation.Record)) bool 
 	ready := false
 	ok := l.store.Update(id, at, func(r *invocation.Record) {
 		f(r)
-		r.Observed.RuntimeAPI = r.Observed.RuntimeAPI || l.proxied()
+		r.Observed.RuntimeAPI = r.Observed.RuntimeAPI || l.runtimeObserved()
 		r.Observed.Telemetry = r.Observed.Telemetry || l.telemetry.Load()
 		// The first real invocation an execution environment sees is its cold start; a
 		// stray arriving first must not claim it.

@@ -136,8 +136,8 @@ func newHarness(t *testing.T, cfg Config, proxied bool) *harness {
 	if cfg.TelemetryWait == 0 {
 		cfg.TelemetryWait = time.Minute // only expires where a test sets it small
 	}
-	cfg.RuntimeObserved = func() bool { return proxied }
 	h.loop = New(cfg, h.ext, h.exp, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	h.loop.ProxySeen(func() bool { return proxied })
 	return h
 }
 

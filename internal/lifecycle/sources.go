@@ -71,11 +71,11 @@ func (l *Loop) Response(p runtimeproxy.Response) {
 		resp.Mode = invocation.ModeBuffered
 		resp.Sample = l.cfg.Capture.JSON(p.Head) // "" unless BODYTRACE_CAPTURE=body
 	}
-	if l.cfg.SyncSteps != nil {
+	if sync := l.syncSteps.Load(); sync != nil {
 		// Steps the function sent just before its response may still sit in the socket
 		// (the first ones too, so this cannot wait until steps have been seen).
 		ctx, cancel := context.WithTimeout(context.Background(), stepSyncBound)
-		_ = l.cfg.SyncSteps(ctx)
+		_ = (*sync)(ctx)
 		cancel()
 	}
 	l.update(p.RequestID, p.Start, func(r *invocation.Record) {

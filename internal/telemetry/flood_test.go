@@ -162,8 +162,8 @@ func newRig(t *testing.T, proxied bool) *rig {
 	r := &rig{ext: &stubExtensions{events: make(chan extapi.Event)}, exp: &countingExporter{ids: map[string]int{}}, warns: w, done: make(chan error, 1)}
 	r.loop = lifecycle.New(lifecycle.Config{
 		FlushTimeout: time.Second, TelemetryWait: 50 * time.Millisecond, ResponseGrace: 100 * time.Millisecond,
-		RuntimeObserved: func() bool { return proxied },
 	}, r.ext, r.exp, log)
+	r.loop.ProxySeen(func() bool { return proxied })
 	r.loop.SetTelemetry(true)
 	ln, err := telemetry.Listen("127.0.0.1:0", r.loop.Telemetry, log)
 	if err != nil {
