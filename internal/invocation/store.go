@@ -1,7 +1,6 @@
 package invocation
 
 import (
-	"context"
 	"sync"
 	"time"
 )
@@ -13,7 +12,6 @@ type Store struct {
 	open    map[string]*Record
 	closed  map[string]struct{} // recently taken ids, so late events are recognised
 	order   []string            // ring of closed ids, oldest first
-	changed chan struct{}       // closed and replaced on every change: a broadcast to waiters
 	limit   int
 	created func(*Record)
 
@@ -45,7 +43,7 @@ func NewStore(limit int, created func(*Record)) *Store {
 		limit = 1
 	}
 	return &Store{open: map[string]*Record{}, closed: map[string]struct{}{}, strays: map[string]struct{}{},
-		changed: make(chan struct{}), limit: limit, created: created}
+		limit: limit, created: created}
 }
 
 // Update applies f to the open record for id, creating it (Started = at) when new. It
@@ -79,28 +77,7 @@ func (s *Store) Update(id string, at time.Time, f func(*Record)) bool {
 		delete(s.strays, id)
 	}
 	out = s.evict(id)
-	close(s.changed)
-	s.changed = make(chan struct{})
 	return true
-}
-
-// Wait blocks until done reports true for the open record id, or ctx ends. It returns
-// whether done was satisfied. done runs under the store's lock and must not block.
-func (s *Store) Wait(ctx context.Context, id string, done func(*Record) bool) bool {
-	for {
-		s.mu.Lock()
-		r, ch := s.open[id], s.changed
-		ok := r != nil && done(r)
-		s.mu.Unlock()
-		if ok {
-			return true
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return false
-		}
-	}
 }
 
 // evict takes out the oldest records of a class over its budget, never keep (the record

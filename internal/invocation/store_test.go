@@ -1,7 +1,6 @@
 package invocation
 
 import (
-	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -114,47 +113,6 @@ func TestStoreLimitBelowOne(t *testing.T) {
 	if s.Update("a", time.Now(), func(*Record) {}) {
 		t.Error("a store with limit 0 must still remember the last closed id")
 	}
-}
-
-func TestStoreWait(t *testing.T) {
-	t.Run("condition met by a later update", func(t *testing.T) {
-		s := NewStore(8, nil)
-		result := make(chan bool, 1)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		go func() {
-			result <- s.Wait(ctx, "a", func(r *Record) bool { return r.Response != nil })
-		}()
-		s.Update("a", time.Now(), func(*Record) {}) // not yet
-		s.Update("a", time.Now(), func(r *Record) { r.Response = &Response{} })
-		if !<-result {
-			t.Error("Wait = false, want true once the response arrived")
-		}
-	})
-	t.Run("condition already met", func(t *testing.T) {
-		s := NewStore(8, nil)
-		s.Update("a", time.Now(), func(r *Record) { r.Response = &Response{} })
-		if !s.Wait(context.Background(), "a", func(r *Record) bool { return r.Response != nil }) {
-			t.Error("Wait = false")
-		}
-	})
-	t.Run("context ends", func(t *testing.T) {
-		s := NewStore(8, nil)
-		s.Update("a", time.Now(), func(*Record) {})
-		ctx, cancel := context.WithCancel(context.Background())
-		result := make(chan bool, 1)
-		go func() { result <- s.Wait(ctx, "a", func(r *Record) bool { return r.Response != nil }) }()
-		s.Update("b", time.Now(), func(r *Record) { r.Response = &Response{} }) // another id: no wake-up for a
-		cancel()
-		select {
-		case ok := <-result:
-			if ok {
-				t.Error("Wait = true, want false after ctx ended")
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("Wait did not return after ctx ended")
-		}
-	})
 }
 
 func TestStoreConcurrentUpdates(t *testing.T) {

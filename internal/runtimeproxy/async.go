@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/bodytrace/bodytrace/internal/lograte"
 )
 
 // Async returns an Observer that hands each observation to obs on one goroutine of its
@@ -62,7 +64,7 @@ func (a *AsyncObserver) queue(f func()) {
 	select {
 	case a.work <- f:
 	default:
-		if n := a.dropped.Add(1); n == 1 || n%1000 == 0 {
+		if n := a.dropped.Add(1); lograte.Due(n) {
 			a.log.Warn("observations dropped: the extension is behind", "dropped_so_far", n)
 		}
 	}

@@ -591,8 +591,8 @@ func FuzzProxyNext(f *testing.F) {
 		if !bytes.Equal(n.Body, event[:captured]) || n.Truncated != (captured < len(event)) {
 			t.Errorf("Next.Body %d bytes (truncated %v), want the first %d of %d", len(n.Body), n.Truncated, captured, len(event))
 		}
-		if !r.proxy.SawNext(id) {
-			t.Errorf("SawNext(%q) = false", id)
+		if n.RequestID != id {
+			t.Errorf("Next.RequestID = %q, want %q", n.RequestID, id)
 		}
 	})
 }

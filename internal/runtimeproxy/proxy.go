@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bodytrace/bodytrace/internal/lograte"
 	"github.com/bodytrace/bodytrace/steps/ready"
 )
 
@@ -29,7 +30,6 @@ const (
 
 const (
 	upstreamBodyLimit = 4 << 10 // Runtime API error answers kept for the observer
-	recentNexts       = 256     // request ids remembered for SawNext
 )
 
 // Header names the proxy reads.
@@ -85,12 +85,10 @@ type Proxy struct {
 	buffers      bufferPool
 
 	nexts, responses, errs, bytes atomic.Uint64
+	upstreamFailures              atomic.Uint64 // for the log's rate limit
 
 	mu         sync.Mutex
 	lastResult map[net.Conn]resultConn // connections whose last exchange was a result
-	recent     [recentNexts]string
-	recentPos  int
-	recentSeen map[string]struct{}
 }
 
 // New returns a Proxy forwarding to cfg.Upstream. obs may be nil.
@@ -103,7 +101,6 @@ func New(cfg Config, obs Observer) *Proxy {
 		scan:         cfg.Scan,
 		nonce:        cfg.Nonce,
 		log:          cfg.Logger,
-		recentSeen:   make(map[string]struct{}, recentNexts),
 	}
 	if p.log == nil {
 		p.log = slog.Default()
@@ -158,33 +155,6 @@ func (p *Proxy) Stats() Stats {
 // Seen reports whether any runtime has called /next through the proxy, that
 // is whether the Runtime API is observed.
 func (p *Proxy) Seen() bool { return p.nexts.Load() > 0 }
-
-// SawNext reports whether a /next answer carrying requestID passed through
-// the proxy, among the last 256 answers. It is true as soon as the answer's
-// headers arrived from the Runtime API.
-func (p *Proxy) SawNext(requestID string) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	_, ok := p.recentSeen[requestID]
-	return ok
-}
-
-func (p *Proxy) rememberNext(requestID string) {
-	if requestID == "" {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if _, ok := p.recentSeen[requestID]; ok {
-		return
-	}
-	if old := p.recent[p.recentPos]; old != "" {
-		delete(p.recentSeen, old)
-	}
-	p.recent[p.recentPos] = requestID
-	p.recentPos = (p.recentPos + 1) % recentNexts
-	p.recentSeen[requestID] = struct{}{}
-}
 
 // exchange is the state of one request through the proxy, carried to the
 // ReverseProxy hooks in the request context. The hooks run on the serving
@@ -282,9 +252,6 @@ func (p *Proxy) modifyResponse(res *http.Response) error {
 	ex.chunked = res.ContentLength < 0
 	switch {
 	case ex.route.kind == kindNext:
-		if res.StatusCode == http.StatusOK {
-			p.rememberNext(res.Header.Get(headerRequestID))
-		}
 		ex.answer = newCapture(res.Body, p.captureLimit, res.ContentLength)
 		res.Body = ex.answer
 	case ex.route.kind != "" && res.StatusCode >= 400:
@@ -303,7 +270,10 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 		ex.err = err
 	}
 	if !errors.Is(err, context.Canceled) {
-		p.log.Warn("runtime api proxy: upstream failed", "error", err.Error(), "path", r.URL.Path)
+		// A Runtime API that is gone fails every request: log the 1st, 10th, 100th...
+		if n := p.upstreamFailures.Add(1); lograte.Due(n) {
+			p.log.Warn("runtime api proxy: upstream failed", "error", err.Error(), "path", r.URL.Path, "failures_so_far", n)
+		}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusBadGateway)

@@ -125,8 +125,8 @@ func TestNextPassThrough(t *testing.T) {
 			if n.End.Before(n.Start) {
 				t.Errorf("Next End %v before Start %v", n.End, n.Start)
 			}
-			if !p.Seen() || !p.SawNext(testRequestID) || p.SawNext("another-id") {
-				t.Errorf("Seen %v SawNext %v", p.Seen(), p.SawNext(testRequestID))
+			if !p.Seen() || n.RequestID != testRequestID {
+				t.Errorf("Seen %v, Next.RequestID %q", p.Seen(), n.RequestID)
 			}
 		})
 	}
@@ -850,25 +850,6 @@ func TestParseRoute(t *testing.T) {
 	}
 }
 
-func TestSawNextForgetsOldest(t *testing.T) {
-	p := New(Config{Logger: quietLogger()}, nil)
-	if p.Seen() {
-		t.Error("Seen before any /next")
-	}
-	for i := range recentNexts + 10 {
-		p.rememberNext(fmt.Sprintf("id-%d", i))
-	}
-	if p.SawNext("id-0") || p.SawNext("id-9") {
-		t.Error("oldest ids kept beyond the window")
-	}
-	if !p.SawNext("id-10") || !p.SawNext(fmt.Sprintf("id-%d", recentNexts+9)) {
-		t.Error("recent ids forgotten")
-	}
-	if len(p.recentSeen) != recentNexts {
-		t.Errorf("%d ids kept, want %d", len(p.recentSeen), recentNexts)
-	}
-}
-
 // TestCloseWithPendingNext: Close returns while a runtime is parked on /next.
 func TestCloseWithPendingNext(t *testing.T) {
 	release := make(chan struct{})
@@ -947,5 +928,12 @@ func TestCutEvent(t *testing.T) {
 	}
 	if s := p.Stats(); s.Errors != 1 {
 		t.Errorf("Stats %+v", s)
+	}
+}
+
+// TestNotSeenBeforeNext: the Runtime API counts as observed only once a runtime asked.
+func TestNotSeenBeforeNext(t *testing.T) {
+	if New(Config{Logger: quietLogger()}, nil).Seen() {
+		t.Error("Seen before any /next")
 	}
 }
