@@ -45,6 +45,12 @@ func Wrap[TIn, TOut any](name string, h func(context.Context, TIn) (TOut, error)
 		if inv == nil {
 			return h(ctx, in)
 		}
+		defer func() {
+			if v := recover(); v != nil {
+				em.emit(inv.step(name, line.Step{Phase: "error", Note: fmt.Sprintf("panic %T", v)}))
+				panic(lambdaPanic(v)) // the report aws-lambda-go would make, without this frame
+			}
+		}()
 		out, err := h(ctx, in)
 		s, ok := line.Step{Phase: "error", Note: fmt.Sprintf("error %T", err)}, true
 		if err == nil {

@@ -349,6 +349,35 @@ func TestFailOpenMarshalJSON(t *testing.T) {
 	sameForCaller(t, "a stateful MarshalJSON through steps.Wrap", without, with)
 }
 
+// TestFailOpenGoPanic: a Go handler that panics inside steps.Wrap. The error the caller
+// gets (message, type and every stack frame) must be the one it gets without the layer: no
+// frame of bodytrace's in the trace that error reports are made from.
+func TestFailOpenGoPanic(t *testing.T) {
+	needParts(t)
+	run := func(layer bool) callerResult {
+		l := StartLambda(t, tools, failopenArt(t, "go"), localrun.Function{Runtime: "go", Handler: "panic", NoExtension: !layer},
+			"BODYTRACE_SUMMARY=on", failopenTimeout, "BODYTRACE_STEPS_PORT="+strconv.Itoa(freeUDP(t)))
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		r := invokeOnce(ctx, l, `{}`)
+		if layer {
+			sums, err := l.WaitSummaries(ctx, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sums[0]["mode"] != "error" || !strings.Contains(fmt.Sprint(sums[0]["reason"]), "error (string)") {
+				t.Errorf("summary %v; want mode error, naming the panic's error type", sums[0])
+			}
+		}
+		return r
+	}
+	without, with := run(false), run(true)
+	if !strings.Contains(string(without.body), `"stackTrace"`) || !strings.Contains(string(without.body), "boom") {
+		t.Fatalf("without the layer the caller got %q; want aws-lambda-go's panic report", without.body)
+	}
+	sameForCaller(t, "a panic inside steps.Wrap", without, with)
+}
+
 // TestFailOpenInitFailure: a custom runtime reports an init error and exits. The caller
 // gets what it gets without the layer, and bodytrace writes a summary saying so.
 func TestFailOpenInitFailure(t *testing.T) {
