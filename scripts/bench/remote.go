@@ -26,7 +26,14 @@ import (
 type remoteRow struct {
 	Latency          []time.Duration
 	Duration, Billed sample
+	// Lambda is the client latency in the emulator's Managed Instances mode (A and V only),
+	// which answers the caller as soon as the runtime posts the response, as Lambda does;
+	// classic mode (Latency) also makes the caller wait for every extension's next /next.
+	Lambda []time.Duration
 }
+
+// lambdaModel are the configurations also measured in Managed Instances mode.
+var lambdaModel = map[string]bool{"A": true, "V": true}
 
 // remoteResult is what the remote phase measured: runtime → configuration key → row.
 type remoteResult struct {
@@ -108,25 +115,46 @@ func remoteRun(ctx context.Context, tools localrun.Tools, art localrun.Artifacts
 			return nil, fmt.Errorf("%s: %w", c.Key, err)
 		}
 		lambdas[c.Key] = l
-		for range warmup {
-			if err := invokeChecked(ctx, l, ld); err != nil {
-				return nil, fmt.Errorf("%s warm-up: %w", c.Key, err)
+		marks[c.Key] = -1
+		if lambdaModel[c.Key] {
+			f.ManagedInstances = true
+			if lambdas[c.Key+"/mi"], err = localrun.Launch(tools, art, f, env...); err != nil {
+				return nil, fmt.Errorf("%s in Managed Instances mode: %w", c.Key, err)
 			}
 		}
-		marks[c.Key] = len(l.Log.String())
+	}
+	for key, l := range lambdas {
+		for range warmup {
+			if err := invokeChecked(ctx, l, ld); err != nil {
+				return nil, fmt.Errorf("%s warm-up: %w", key, err)
+			}
+		}
+		if _, classic := marks[key]; classic {
+			marks[key] = len(l.Log.String())
+		}
 	}
 	rows := map[string]*remoteRow{}
+	var order []string // every function, alternated invocation by invocation
 	for _, c := range remoteConfigs {
 		rows[c.Key] = &remoteRow{}
+		order = append(order, c.Key)
+		if lambdaModel[c.Key] {
+			order = append(order, c.Key+"/mi")
+		}
 	}
 	for i := range ld.N {
-		for j := range remoteConfigs {
-			c := remoteConfigs[(i+j)%len(remoteConfigs)]
+		for j := range order {
+			key := order[(i+j)%len(order)]
 			t := time.Now()
-			if err := invokeChecked(ctx, lambdas[c.Key], ld); err != nil {
-				return nil, fmt.Errorf("%s: %w", c.Key, err)
+			if err := invokeChecked(ctx, lambdas[key], ld); err != nil {
+				return nil, fmt.Errorf("%s: %w", key, err)
 			}
-			rows[c.Key].Latency = append(rows[c.Key].Latency, time.Since(t))
+			took := time.Since(t)
+			if c, mi := strings.CutSuffix(key, "/mi"); mi {
+				rows[c].Lambda = append(rows[c].Lambda, took)
+			} else {
+				rows[key].Latency = append(rows[key].Latency, took)
+			}
 		}
 	}
 	for _, c := range remoteConfigs {
@@ -277,6 +305,7 @@ type remoteRowView struct {
 	Added, AddedMean                   string // client latency − A's
 	Duration, PostAdded, PostAddedMean string // REPORT Duration, and − A's
 	Billed, BilledAdded                string // Billed Duration mean, and − A's
+	Lambda                             string // Managed Instances mode client latency, median (p25–p75); "" when not measured
 }
 
 // remoteTarget is one runtime's targets with the backend at a distance, for V against A.
@@ -285,7 +314,7 @@ type remoteTarget struct {
 	BilledMedianLimit, BilledMeanLimit string
 	Median, Mean, Billed, EndMedian    string // post-response added; Billed Duration mean added; E's median
 	BilledOK                           bool
-	ClientLimit, Client                string
+	ClientLimit, Client, ClientClassic string // Managed Instances mode (as on Lambda); classic mode
 	ClientOK                           bool
 }
 
@@ -315,7 +344,8 @@ func (rr *remoteResult) view() *remoteView {
 				Added: signed(lx.median()-la.median(), ""), AddedMean: signed(mean(lx)-mean(la), ""),
 				Duration: fmtMs(x.Duration.median()), PostAdded: signed(x.Duration.median()-a.Duration.median(), ""),
 				PostAddedMean: signed(mean(x.Duration)-mean(a.Duration), ""),
-				Billed:        fmt.Sprintf("%.3f", mean(x.Billed)), BilledAdded: signed(mean(x.Billed)-mean(a.Billed), "")})
+				Billed:        fmt.Sprintf("%.3f", mean(x.Billed)), BilledAdded: signed(mean(x.Billed)-mean(a.Billed), ""),
+				Lambda: lambdaLatency(x.Lambda)})
 		}
 		vr := rows["V"]
 		if vr == nil {
@@ -323,14 +353,15 @@ func (rr *remoteResult) view() *remoteView {
 		}
 		med := vr.Duration.median() - a.Duration.median()
 		avg := mean(vr.Duration) - mean(a.Duration)
-		lv := durations(vr.Latency)
+		lv, lmv, lma := durations(vr.Latency), durations(vr.Lambda), durations(a.Lambda)
+		client := lmv.median() - lma.median()
 		v.Targets = append(v.Targets, remoteTarget{Runtime: rt,
 			BilledMedianLimit: fmt.Sprintf("%.0f", remoteBilledMedianMs), BilledMeanLimit: fmt.Sprintf("%.0f", remoteBilledMeanMs),
 			Median: signed(med, ""), Mean: signed(avg, ""), Billed: signed(mean(vr.Billed)-mean(a.Billed), ""),
 			EndMedian:   signed(rows["E"].Duration.median()-a.Duration.median(), ""),
 			BilledOK:    med < remoteBilledMedianMs && avg < remoteBilledMeanMs,
-			ClientLimit: fmt.Sprintf("%.1f", remoteClientMs), Client: signed(lv.median()-la.median(), ""),
-			ClientOK: lv.median()-la.median() < remoteClientMs})
+			ClientLimit: fmt.Sprintf("%.1f", remoteClientMs), Client: signed(client, ""), ClientClassic: signed(lv.median()-la.median(), ""),
+			ClientOK: len(lmv) > 0 && len(lma) > 0 && client < remoteClientMs})
 	}
 	if f := rr.Freeze; f != nil {
 		v.Freeze = &freezeView{freezeResult: f, OK: f.LostMissing == 0}
@@ -382,4 +413,13 @@ func (r *report) remoteOnlyMarkdown() (string, error) {
 	v := r.view()
 	v.Peer = "" // the remote-only report has no C column
 	return render("remote-only.md.tmpl", v)
+}
+
+// lambdaLatency formats a Managed Instances mode latency sample, or "" without one.
+func lambdaLatency(d []time.Duration) string {
+	if len(d) == 0 {
+		return ""
+	}
+	l := durations(d)
+	return fmt.Sprintf("%s (%s–%s)", fmtMs(l.median()), fmtMs(l.q(0.25)), fmtMs(l.q(0.75)))
 }

@@ -116,6 +116,9 @@ func fakeRemote(freeze, warnings bool) *remoteResult {
 			lat := 1.1 + 0.3*float64(ri) + []float64{0, 0.55, 31.4, 0.61}[ci]
 			dur := 0.9 + 0.2*float64(ri) + []float64{0, 0.5, 32.2, 0.7}[ci]
 			rows[c.Key] = &remoteRow{Latency: durs(lat, 0.021, rr.N), Duration: seq(dur, 0.017, rr.N), Billed: seq(math.Ceil(dur), 1, 2)}
+			if lambdaModel[c.Key] {
+				rows[c.Key].Lambda = durs(lat/2+0.05*float64(ci), 0.013, rr.N)
+			}
 		}
 		rr.Rows[rt] = rows
 	}
