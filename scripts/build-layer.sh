@@ -25,7 +25,7 @@ stage() {
 		local abs
 		abs=$(cd "$dir" && pwd)
 		mkdir -p "$abs/bodytrace/node"
-		(cd layer/node && find . -name '*.cjs' -not -path './test/*' -exec cp --parents {} "$abs/bodytrace/node/" \;)
+		(cd layer/node && find . \( -name '*.cjs' -o -name '*.json' \) -not -path './test/*' -exec cp --parents {} "$abs/bodytrace/node/" \;)
 	fi
 }
 

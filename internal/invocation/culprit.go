@@ -5,33 +5,14 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/bodytrace/bodytrace/layer"
 	"github.com/bodytrace/bodytrace/steps/line"
 )
-
-// knownPackages names the wrappers people know by name, as the Node helper does
-// (layer/node/lib/culprit.cjs): the package on a stack becomes the stage's name.
-var knownPackages = []struct {
-	match *regexp.Regexp
-	name  string
-}{
-	{regexp.MustCompile(`^@sentry/`), "sentry"},
-	{regexp.MustCompile(`^@opentelemetry/`), "opentelemetry"},
-	{regexp.MustCompile(`^(dd-trace|datadog-lambda-js)$`), "datadog"},
-	{regexp.MustCompile(`^(newrelic|@newrelic/.+)$`), "newrelic"},
-	{regexp.MustCompile(`^@middy/`), "middy"},
-	{regexp.MustCompile(`^@aws-lambda-powertools/`), "powertools"},
-	{regexp.MustCompile(`^@lumigo/`), "lumigo"},
-}
 
 // culpritName is the name a package is blamed under when a step names it, and the
 // vendor it belongs to.
 func culpritName(pkg string) string {
-	for _, k := range knownPackages {
-		if k.match.MatchString(pkg) {
-			return k.name
-		}
-	}
-	return pkg
+	return layer.WrapperName(pkg)
 }
 
 // modulePath finds an npm package in a path on a stack: node_modules/<name> or
@@ -121,13 +102,10 @@ func wrapperOnStack(text string) string {
 	return pkg
 }
 
+// knownWrapper reports whether pkg is one of the wrappers people know by name.
 func knownWrapper(pkg string) bool {
-	for _, k := range knownPackages {
-		if k.match.MatchString(pkg) {
-			return true
-		}
-	}
-	return false
+	_, ok := layer.KnownWrapper(pkg)
+	return ok
 }
 
 // stackBlame blames a failed invocation on the outermost known wrapper on the stack of

@@ -11,13 +11,10 @@ const failed = (where, err) => {
 const path = require('node:path');
 
 const HELPER_DIR = path.dirname(__dirname); // layer/node: our own frames are never the culprit
-const KNOWN = [
-  [/^@sentry\//, 'sentry'],
-  [/^@opentelemetry\//, 'opentelemetry'],
-  [/^dd-trace$|^datadog-lambda-js$/, 'datadog'],
-  [/^newrelic$|^@newrelic\//, 'newrelic'],
-  [/^@middy\//, 'middy'],
-];
+
+// KNOWN are the wrappers people know by name (wrappers.json, which the extension reads too):
+// a package on a stack becomes the stage's name. Loaded with this file, on the first blame.
+const KNOWN = require('./wrappers.json');
 
 // pkgOf returns the npm package a file belongs to, or undefined.
 function pkgOf(file) {
@@ -28,7 +25,9 @@ function pkgOf(file) {
 }
 
 function nameOf(pkg) {
-  for (const [re, name] of KNOWN) if (re.test(pkg)) return name;
+  for (const w of KNOWN) {
+    if ((w.packages || []).includes(pkg) || (w.prefixes || []).some((p) => pkg.startsWith(p))) return w.name;
+  }
   return pkg;
 }
 
