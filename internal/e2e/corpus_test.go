@@ -114,14 +114,7 @@ func corpusModules(t *testing.T) map[string]string {
 // that accepts compressed answers, as browsers do.
 func corpusEvent(t *testing.T, name, variant string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(localrun.Root(), "examples", "events", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev map[string]any
-	if err := json.Unmarshal(b, &ev); err != nil {
-		t.Fatal(err)
-	}
+	ev := loadEvent(t, name)
 	ev["queryStringParameters"] = map[string]any{"variant": variant}
 	if _, ok := ev["rawQueryString"]; ok {
 		ev["rawQueryString"] = "variant=" + variant

@@ -4,26 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/bodytrace/bodytrace/internal/localrun"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bodytrace/bodytrace/internal/localrun"
 )
 
 // event returns an example event with the query string set.
 func event(t *testing.T, name string, query map[string]string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(localrun.Root(), "examples", "events", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev map[string]any
-	if err := json.Unmarshal(b, &ev); err != nil {
-		t.Fatal(err)
-	}
+	ev := loadEvent(t, name)
 	if query != nil {
 		q := map[string]any{}
 		var raw []string
@@ -36,6 +30,20 @@ func event(t *testing.T, name string, query map[string]string) []byte {
 	}
 	out, _ := json.Marshal(ev)
 	return out
+}
+
+// loadEvent reads the example event examples/events/<name>.
+func loadEvent(t *testing.T, name string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(localrun.Root(), "examples", "events", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatal(err)
+	}
+	return ev
 }
 
 func otlpEnv(service string) []string {
