@@ -199,6 +199,27 @@ func (e *Exporter) Warm(bound time.Duration) {
 	}()
 }
 
+// HeadersFrom adds the headers ch yields (API keys read from a secret in the background)
+// to every OTLP request, traces and metrics; requests wait for them (each within its own
+// bound) until ch yields or closes.
+func (e *Exporter) HeadersFrom(ch <-chan map[string]string) {
+	var releases []func()
+	if e.traces != nil {
+		releases = append(releases, e.traces.Hold())
+	}
+	if e.metrics != nil && e.metrics.client != nil {
+		releases = append(releases, e.metrics.client.Hold())
+	}
+	go func() {
+		if h, ok := <-ch; ok {
+			e.AddHeaders(h)
+		}
+		for _, release := range releases {
+			release()
+		}
+	}()
+}
+
 // AddHeaders adds headers (API keys read from a secret at init) to every later OTLP
 // request, traces and metrics.
 func (e *Exporter) AddHeaders(h map[string]string) {

@@ -42,8 +42,9 @@ type Process struct {
 //     registered, so each step before it lengthens the cold start; meanwhile resolve the
 //     telemetry address, read the OTLP headers' secret, build the exporter, the loop and
 //     the proxy, and serve the proxy (connections made before wait in the listen backlog);
-//  3. after /register: the step listener, the headers, the exporter's first connection,
-//     the telemetry subscription;
+//  3. after /register: the step listener, the exporter's first connection, the telemetry
+//     subscription (the OTLP headers' secret is still being read meanwhile: exports wait
+//     for it, the first /next does not);
 //  4. the event loop, then one "stopped" line with every part's counts.
 //
 // Nothing here fails the function's init: a part that cannot start is logged and left
@@ -85,6 +86,9 @@ func Start(ctx context.Context, cfg config.Config, p Process) error {
 	headers := otlpHeaders(ctx, cfg.HeadersSecretARN, log)
 
 	exp := export.New(exporterConfig(cfg, p, log))
+	// The secret is read while the function initialises: exports wait for its headers,
+	// the first /next does not.
+	exp.HeadersFrom(headers)
 	loop := New(Config{
 		FlushTimeout:  cfg.FlushTimeout,
 		TelemetryWait: cfg.TelemetryWait,
@@ -131,9 +135,6 @@ func Start(ctx context.Context, cfg config.Config, p Process) error {
 	} else {
 		loop.SyncSteps(ln.Sync)
 		defer ln.Close()
-	}
-	if h, ok := <-headers; ok {
-		exp.AddHeaders(h)
 	}
 	// The first export's connection is opened now, while the runtime initialises.
 	exp.Warm(cfg.FlushTimeout)

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -28,6 +29,8 @@ type Client struct {
 	http    *http.Client
 	// RetryFor bounds the retries of one Send, measured from its start.
 	retryFor time.Duration
+	// held, while set, is closed once the headers are complete (Hold).
+	held atomic.Pointer[chan struct{}]
 }
 
 // NewClient returns a client for ep; retries of one Send stop after retryFor (0: none).
@@ -66,6 +69,15 @@ func (c *Client) AddHeaders(add map[string]string) {
 		h[k] = v
 	}
 	c.headers.Store(&h)
+}
+
+// Hold makes every request wait, each within its own bound, until release is called:
+// for headers that arrive after the client is made (an API key read from a secret in the
+// background, while the function initialises).
+func (c *Client) Hold() (release func()) {
+	ch := make(chan struct{})
+	c.held.Store(&ch)
+	return sync.OnceFunc(func() { close(ch) })
 }
 
 // Close releases idle connections.
@@ -142,6 +154,13 @@ func (r *retryable) Unwrap() error { return r.err }
 func (c *Client) send(ctx context.Context, msg []byte) (int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.ep.Timeout)
 	defer cancel()
+	if held := c.held.Load(); held != nil {
+		select {
+		case <-*held:
+		case <-ctx.Done():
+			return 0, fmt.Errorf("waiting for the OTLP headers: %w", ctx.Err())
+		}
+	}
 	body, err := c.body(msg)
 	if err != nil {
 		return 0, err

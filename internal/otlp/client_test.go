@@ -345,3 +345,39 @@ func TestUntrustedCertificateNotRetriedNow(t *testing.T) {
 		t.Errorf("%d connections for one Send, want 1", n)
 	}
 }
+
+// TestHoldWaitsForHeaders: while held, a request waits (within its bound) for the headers,
+// and goes out with them once released; a request whose bound ends first fails unsent.
+func TestHoldWaitsForHeaders(t *testing.T) {
+	col, srv := newCollector(t)
+	c := NewClient(Endpoint{Protocol: HTTPProtobuf, URL: srv.URL, Timeout: 10 * time.Second}, 0)
+	release := c.Hold()
+
+	short, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := c.Send(short, []byte{}); err == nil || !strings.Contains(err.Error(), "waiting for the OTLP headers") {
+		t.Errorf("Send while held past its bound = %v, want the wait named", err)
+	}
+	if n := col.calls.Load(); n != 0 {
+		t.Fatalf("%d requests reached the collector while held", n)
+	}
+
+	sent := make(chan error, 1)
+	go func() {
+		_, err := c.Send(context.Background(), []byte{})
+		sent <- err
+	}()
+	c.AddHeaders(map[string]string{"x-api-key": "k"})
+	release()
+	select {
+	case err := <-sent:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Send still waiting after release")
+	}
+	if r := <-col.got; r.Header.Get("x-api-key") != "k" {
+		t.Errorf("request headers %v, want the added API key", r.Header)
+	}
+}
