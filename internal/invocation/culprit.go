@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/bodytrace/bodytrace/layer"
 	"github.com/bodytrace/bodytrace/steps/line"
@@ -17,7 +18,7 @@ func culpritName(pkg string) string {
 
 // modulePath finds an npm package in a path on a stack: node_modules/<name> or
 // node_modules/@scope/<name>.
-var modulePath = regexp.MustCompile(`node_modules/((?:@[A-Za-z0-9._~-]+/)?[A-Za-z0-9._~-]+)`)
+var modulePath = lazyRegexp(`node_modules/((?:@[A-Za-z0-9._~-]+/)?[A-Za-z0-9._~-]+)`)
 
 // notCulprits are packages on every stack that are never the wrapper to blame: the
 // runtime client (installed from npm outside Lambda) and bodytrace itself.
@@ -26,7 +27,7 @@ var notCulprits = map[string]bool{"aws-lambda-ric": true, "@aws/lambda-invoke-st
 // packageOnStack returns the first package (innermost frame first) a stack, or a note
 // carrying one, runs through, other than the runtime client and bodytrace; "" for none.
 func packageOnStack(text string) string {
-	for _, m := range modulePath.FindAllStringSubmatch(text, -1) {
+	for _, m := range modulePath().FindAllStringSubmatch(text, -1) {
 		if pkg := m[1]; !notCulprits[pkg] && !strings.HasPrefix(pkg, "@bodytrace/") {
 			return pkg
 		}
@@ -90,7 +91,7 @@ func (r *Record) errorStepNaming() (line.Step, bool) {
 // @sentry/aws-serverless). The runtime client and bodytrace never count.
 func wrapperOnStack(text string) string {
 	pkg, vendor := "", ""
-	for _, m := range modulePath.FindAllStringSubmatch(text, -1) {
+	for _, m := range modulePath().FindAllStringSubmatch(text, -1) {
 		p := m[1]
 		if notCulprits[p] || !knownWrapper(p) {
 			continue
@@ -128,7 +129,7 @@ func (r *Record) stackBlame() (Verdict, bool) {
 	}
 	_ = json.Unmarshal([]byte(text), &doc)
 	what, hint := orNone(resp.ErrorType), ""
-	if m := streamMethodMissing.FindString(doc.ErrorMessage); m != "" {
+	if m := streamMethodMissing().FindString(doc.ErrorMessage); m != "" {
 		// Only this fixed-form message is quoted: others may carry the user's data.
 		what += ": " + m
 		hint = ": a streaming handler was called without its response stream, so the wrapper dropped the streaming marker"
@@ -140,4 +141,10 @@ func (r *Record) stackBlame() (Verdict, bool) {
 
 // streamMethodMissing is the error a streaming handler throws when a wrapper calls it as
 // a buffered one: the context object in place of the response stream has none of its methods.
-var streamMethodMissing = regexp.MustCompile(`[A-Za-z_$][\w$]*\.(write|end|setContentType|on|once|pipe|cork) is not a function|Cannot read properties of undefined \(reading '(write|end|setContentType)'\)`)
+var streamMethodMissing = lazyRegexp(`[A-Za-z_$][\w$]*\.(write|end|setContentType|on|once|pipe|cork) is not a function|Cannot read properties of undefined \(reading '(write|end|setContentType)'\)`)
+
+// lazyRegexp compiles expr on first use: the extension's init is on every cold start's
+// path, and these expressions serve only failed or unusual invocations.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -127,7 +126,7 @@ func formatName(mediaType string) string {
 var gzipMagic = []byte{0x1f, 0x8b}
 
 // chunkSizeLine is the first line of HTTP/1.1 chunked framing: a hex size, extensions, CRLF.
-var chunkSizeLine = regexp.MustCompile(`^([0-9A-Fa-f]{1,8})(?:;[^\r\n]*)?\r\n`)
+var chunkSizeLine = lazyRegexp(`^([0-9A-Fa-f]{1,8})(?:;[^\r\n]*)?\r\n`)
 
 // mediaType is a Content-Type without its parameters, in lower case.
 func mediaType(contentType string) string {
@@ -175,8 +174,8 @@ func (r *Record) intactBody() (Verdict, bool) {
 	enc := resp.encoding()
 
 	if strings.Contains(strings.ToLower(resp.TransferEncoding), "chunked") &&
-		chunkSizeLine.Match(head) && bytes.HasSuffix(tail, []byte("\r\n\r\n")) {
-		return lost("handler", "the body holds HTTP chunk framing (it starts with a chunk-size line, 0x%s, and ends with the chunked terminator): the adapter passed transfer-encoding: chunked on as body instead of decoding it", chunkSizeLine.FindSubmatch(head)[1]), true
+		chunkSizeLine().Match(head) && bytes.HasSuffix(tail, []byte("\r\n\r\n")) {
+		return lost("handler", "the body holds HTTP chunk framing (it starts with a chunk-size line, 0x%s, and ends with the chunked terminator): the adapter passed transfer-encoding: chunked on as body instead of decoding it", chunkSizeLine().FindSubmatch(head)[1]), true
 	}
 	switch {
 	case enc == "gzip" && len(head) >= len(gzipMagic) && !bytes.HasPrefix(head, gzipMagic):

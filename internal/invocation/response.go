@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"regexp"
 	"strings"
 )
 
@@ -144,7 +143,7 @@ func (r *Response) ParseError(body []byte) {
 		}
 		if json.Unmarshal(body, &doc) != nil {
 			// A document cut by the capture still names its type near the start.
-			if m := errorTypeField.FindSubmatch(body); m != nil {
+			if m := errorTypeField().FindSubmatch(body); m != nil {
 				doc.ErrorType = string(m[1])
 			}
 		}
@@ -155,7 +154,7 @@ func (r *Response) ParseError(body []byte) {
 }
 
 // errorTypeField finds the errorType of an error document that is not whole.
-var errorTypeField = regexp.MustCompile(`^\s*\{\s*"errorType"\s*:\s*"([^"\\]*)"`)
+var errorTypeField = lazyRegexp(`^\s*\{\s*"errorType"\s*:\s*"([^"\\]*)"`)
 
 // maxErrorType caps an error type taken from the document: a type is a name, not a message.
 const maxErrorType = 256
