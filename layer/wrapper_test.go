@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/bodytrace/bodytrace/steps/ready"
@@ -176,8 +177,11 @@ func TestWrapperRuntimeAPI(t *testing.T) {
 		wantAPI      string
 		wantUpstream string // "" means BODYTRACE_UPSTREAM_RUNTIME_API must be unset
 		wantStderr   string // a substring of the single stderr line; "" means no stderr
+		noPipe       bool   // the extension made no step pipe
 	}{
 		{name: "proven, on another port than configured", ready: pid + "\n" + proxy + "\nn-good\n",
+			wantAPI: proxy, wantUpstream: upstream},
+		{name: "proven, no step pipe", ready: pid + "\n" + proxy + "\nn-good\n", noPipe: true,
 			wantAPI: proxy, wantUpstream: upstream},
 		{name: "no ready file", wantAPI: upstream, wantStderr: "no ready file"},
 		{name: "malformed ready file", ready: "garbage\n", wantAPI: upstream, wantStderr: "malformed"},
@@ -207,6 +211,11 @@ func TestWrapperRuntimeAPI(t *testing.T) {
 				if err := os.WriteFile(filepath.Join(tmp, "bodytrace", "proxy-"+configured), []byte(tt.ready), 0o644); err != nil {
 					t.Fatal(err)
 				}
+				if !tt.noPipe {
+					if err := syscall.Mkfifo(filepath.Join(tmp, "bodytrace", "steps-"+configured), 0o622); err != nil {
+						t.Fatal(err)
+					}
+				}
 			}
 			env := append([]string{"AWS_LAMBDA_RUNTIME_API=" + upstream, "BODYTRACE_PROXY_PORT=" + configured, "TMPDIR=" + tmp}, tt.env...)
 			run := runWrapper(t, env, "env")
@@ -220,6 +229,14 @@ func TestWrapperRuntimeAPI(t *testing.T) {
 			redirected := tt.wantUpstream != ""
 			if got, ok := run.env["BODYTRACE_STEPS_ADDR"]; redirected != ok || ok && !strings.HasSuffix(got, ":9141") {
 				t.Errorf("BODYTRACE_STEPS_ADDR = %q (set %v), want it on port 9141 exactly when redirected (%v)", got, ok, redirected)
+			}
+			// The Node.js helper writes into the step pipe when the extension made one.
+			wantPipe := ""
+			if redirected && !tt.noPipe {
+				wantPipe = filepath.Join(tmp, "bodytrace", "steps-"+configured)
+			}
+			if got := run.env["BODYTRACE_STEPS_FIFO"]; got != wantPipe {
+				t.Errorf("BODYTRACE_STEPS_FIFO = %q, want %q", got, wantPipe)
 			}
 			if tt.wantStderr == "" {
 				if run.stderr != "" {

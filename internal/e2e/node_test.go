@@ -132,3 +132,49 @@ func TestNodeBufferedClassic(t *testing.T) {
 		}
 	}
 }
+
+// TestNodeStepPipe: under the exec wrapper, the Node.js helper sends its step lines through
+// the extension's step pipe (no UDP socket on the runtime's cold start), on the runtime
+// client of this machine's Node.js and on Lambda's nodejs22.x and nodejs24.x.
+func TestNodeStepPipe(t *testing.T) {
+	needParts(t)
+	for _, node := range append([]string{""}, localrun.NodeVersions...) {
+		name := "node" + node
+		if node == "" {
+			name = "machine"
+		}
+		t.Run(name, func(t *testing.T) {
+			l := StartLambda(t, tools, art, localrun.Function{Runtime: "node", Handler: "index.handler", Node: node}, "BODYTRACE_SUMMARY=on")
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			for i, q := range []map[string]string{{"bytes": "10"}, {"empty": "1"}} {
+				if _, err := l.Invoke(ctx, event(t, "function-url.json", q)); err != nil {
+					t.Fatal(err)
+				}
+				sums, err := l.WaitSummaries(ctx, i+1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := []string{"delivered", "lost:handler"}[i]; sums[i]["verdict"] != want {
+					t.Errorf("invocation %d: verdict %v, want %s", i, sums[i]["verdict"], want)
+				}
+			}
+			l.Stop()
+			var stopped struct {
+				StepLines       int `json:"step_lines"`
+				StepLinesByPipe int `json:"step_lines_by_pipe"`
+			}
+			for _, line := range strings.Split(l.Log.String(), "\n") {
+				if strings.Contains(line, `"msg":"stopped"`) {
+					if err := json.Unmarshal([]byte(line[strings.Index(line, "{"):]), &stopped); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if stopped.StepLinesByPipe < 2 || stopped.StepLinesByPipe != stopped.StepLines {
+				t.Errorf("stopped line: %d step lines, %d of them by the pipe; want every one (at least 2) by the pipe\n%s",
+					stopped.StepLines, stopped.StepLinesByPipe, l.Log.String())
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -53,9 +54,16 @@ func Start(ctx context.Context, cfg config.Config, p Process) error {
 	log := p.Log
 	nonce := ready.NewNonce()
 	proxyLn, proxyErr := listenProxy(cfg.ProxyAddr)
-	var readyErr error
+	var readyErr, fifoErr error
+	var fifo *steps.FIFO
 	if proxyErr == nil {
 		defer proxyLn.Close()
+		// The step pipe first: the wrapper looks for it once the ready file is there.
+		if readyPath, err := ready.Path(p.TempDir, cfg.ProxyAddr); err == nil {
+			if fifo, fifoErr = steps.MakeFIFO(steps.FIFOPath(readyPath)); fifoErr == nil {
+				defer fifo.Close()
+			}
+		}
 		path, err := writeReady(p.TempDir, cfg.ProxyAddr, proxyLn.Addr().String(), nonce)
 		if err == nil {
 			defer os.Remove(path)
@@ -127,15 +135,30 @@ func Start(ctx context.Context, cfg config.Config, p Process) error {
 	log.Info("registered", "version", version.String(), "function", reg.FunctionName, "events", reg.Events,
 		"proxy", cfg.ProxyAddr, "init_ms", strconv.FormatFloat(float64(reg.took.Microseconds())/1000, 'f', 2, 64))
 
-	// Step lines by datagram: the wrapper advertises this address to the function, which
+	// Step lines come by pipe (the Node.js helper), by datagram (the Go steps package, and
+	// the helper's lines too long for one pipe write) and in the function's log, all with
+	// one count. The wrapper advertises the pipe and the address to the function, which
 	// sends nothing before its first invocation, after our first /next.
-	// One count for both ways step lines come: these datagrams and the function's log.
+	var syncs []func(context.Context) error
 	if ln, err := steps.Listen(cfg.StepsAddr, loop.Step, loop.stepLines); err != nil {
 		log.Warn("step line listener not started; steps only from the function's log", "addr", cfg.StepsAddr, "err", err)
 	} else {
-		loop.SyncSteps(ln.Sync)
+		syncs = append(syncs, ln.Sync)
 		defer ln.Close()
 	}
+	if fifo != nil {
+		fifo.Serve(loop.Step, loop.stepLines)
+		syncs = append(syncs, fifo.Sync)
+	} else if fifoErr != nil {
+		log.Warn("step pipe not made; the Node.js helper sends its step lines by datagram", "err", fifoErr)
+	}
+	loop.SyncSteps(func(ctx context.Context) error {
+		var err error
+		for _, sync := range syncs {
+			err = errors.Join(err, sync(ctx))
+		}
+		return err
+	})
 	// The first export's connection is opened now, while the runtime initialises.
 	exp.Warm(cfg.FlushTimeout)
 	telem := subscribeTelemetry(ctx, <-telemetryAddr, cfg.RuntimeAPI, ext, loop, log)
@@ -148,20 +171,23 @@ func Start(ctx context.Context, cfg config.Config, p Process) error {
 		// The event loop lost the Extensions API: say so to Lambda before exiting.
 		_ = ext.ExitError(context.Background(), "Extension.EventLoopFailed", err)
 	}
-	logStopped(log, loop, exp, proxy, observer, telem)
+	logStopped(log, loop, exp, proxy, observer, fifo, telem)
 	return err
 }
 
 // logStopped writes the one line that sums up an execution environment: what the loop
 // finished and every part's counts, so a part that silently dropped work shows.
 func logStopped(log *slog.Logger, loop *Loop, exp *export.Exporter, proxy *runtimeproxy.Proxy,
-	observer *runtimeproxy.AsyncObserver, telem *telemetry.Listener) {
+	observer *runtimeproxy.AsyncObserver, fifo *steps.FIFO, telem *telemetry.Listener) {
 	st, ps, ss := loop.Stats(), proxy.Stats(), loop.stepLines.Stats()
 	attrs := []any{"finished", st.Finished, "late_events", st.LateEvents, "evicted", st.Dropped,
 		"strays", st.Strays, "failed_flushes", st.FlushFailures, "spans_dropped", exp.Dropped(),
 		"runtime_nexts", ps.Nexts, "runtime_results", ps.Responses, "runtime_errors", ps.Errors,
 		"observations_dropped", observer.Dropped(),
 		"step_lines", ss.Accepted, "step_lines_rejected", ss.Rejected}
+	if fifo != nil {
+		attrs = append(attrs, "step_lines_by_pipe", fifo.Lines())
+	}
 	if telem != nil {
 		ts := telem.Stats()
 		attrs = append(attrs, "telemetry_events", ts.Events, "telemetry_malformed", ts.Malformed+ts.Oversized,

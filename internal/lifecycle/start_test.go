@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/bodytrace/bodytrace/internal/config"
+	"github.com/bodytrace/bodytrace/internal/steps"
 	"github.com/bodytrace/bodytrace/steps/ready"
 )
 
@@ -42,7 +43,7 @@ func (f *fakeLambda) note(format string, args ...any) {
 func (f *fakeLambda) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasSuffix(r.URL.Path, "/extension/register"):
-		f.note("register proxy=%s", f.proxyProven())
+		f.note("register proxy=%s pipe=%s", f.proxyProven(), f.pipe())
 		if f.register != http.StatusOK {
 			w.WriteHeader(f.register)
 			_, _ = io.WriteString(w, `{"errorType":"Extension.Forbidden","errorMessage":"no"}`)
@@ -83,6 +84,15 @@ func (f *fakeLambda) proxyProven() string {
 		return "not proven: " + err.Error()
 	}
 	return "proven"
+}
+
+// pipe reports whether the step pipe is there, as the exec wrapper looks for it.
+func (f *fakeLambda) pipe() string {
+	path, _ := ready.Path(f.tempDir, f.cfg.ProxyAddr)
+	if fi, err := os.Stat(steps.FIFOPath(path)); err == nil && fi.Mode()&os.ModeNamedPipe != 0 {
+		return "made"
+	}
+	return "missing"
 }
 
 // stepsBound reports whether the step port is taken (by the extension's listener).
@@ -138,7 +148,7 @@ func TestStartOrder(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Start: %v\n%s", err, logs)
 	}
-	want := []string{"register proxy=proven", "telemetry", "next steps=bound"}
+	want := []string{"register proxy=proven pipe=made", "telemetry", "next steps=bound"}
 	if strings.Join(f.calls, "\n") != strings.Join(want, "\n") {
 		t.Errorf("calls to Lambda:\n%s\nwant:\n%s\nlog:\n%s", strings.Join(f.calls, "\n"), strings.Join(want, "\n"), logs)
 	}
@@ -167,7 +177,7 @@ func TestStartRegisterRefused(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "register") {
 		t.Fatalf("Start = %v, want the /register error\n%s", err, logs)
 	}
-	if strings.Join(f.calls, "\n") != "register proxy=proven" {
+	if strings.Join(f.calls, "\n") != "register proxy=proven pipe=made" {
 		t.Errorf("calls to Lambda: %q, want only /register", f.calls)
 	}
 	if entries, _ := os.ReadDir(f.tempDir + "/bodytrace"); len(entries) != 0 {

@@ -61,16 +61,74 @@ func (c *Counter) Stats() Stats {
 type Listener struct {
 	conn *net.UDPConn
 	*Counter
-	wg sync.WaitGroup
+	wg       sync.WaitGroup
+	barriers barriers
 
-	mu      sync.Mutex
-	syncs   map[uint64]chan struct{}
-	syncSeq uint64
-	out     *net.UDPConn // sends Sync's barrier datagrams
+	mu  sync.Mutex
+	out *net.UDPConn // sends Sync's barrier datagrams
 }
 
-// syncMarker starts a barrier datagram; it is never a step line.
+// syncMarker starts a barrier (a datagram, a line); it is never a step line.
 const syncMarker = "@bodytrace/sync "
+
+// barriers pairs each Sync's marker, written into the transport behind the steps sent
+// before it, with the Sync waiting for the reader to reach it.
+type barriers struct {
+	mu    sync.Mutex
+	waits map[uint64]chan struct{}
+	seq   uint64
+}
+
+// add returns a new barrier's marker and the channel closed when the reader reaches it;
+// forget must follow.
+func (b *barriers) add() (marker []byte, seq uint64, reached chan struct{}) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.waits == nil {
+		b.waits = map[uint64]chan struct{}{}
+	}
+	b.seq++
+	reached = make(chan struct{})
+	b.waits[b.seq] = reached
+	return fmt.Appendf(nil, "%s%d", syncMarker, b.seq), b.seq, reached
+}
+
+func (b *barriers) forget(seq uint64) {
+	b.mu.Lock()
+	delete(b.waits, seq)
+	b.mu.Unlock()
+}
+
+// reached reports whether text is a barrier marker, waking its Sync.
+func (b *barriers) reached(text []byte) bool {
+	rest, ok := bytes.CutPrefix(text, []byte(syncMarker))
+	if !ok {
+		return false
+	}
+	seq, _ := strconv.ParseUint(string(rest), 10, 64)
+	b.mu.Lock()
+	if ch, ok := b.waits[seq]; ok {
+		close(ch)
+		delete(b.waits, seq)
+	}
+	b.mu.Unlock()
+	return true
+}
+
+// wait waits for a barrier written with write, bounded by ctx.
+func (b *barriers) wait(ctx context.Context, write func(marker []byte) error) error {
+	marker, seq, reached := b.add()
+	defer b.forget(seq)
+	if err := write(marker); err != nil {
+		return fmt.Errorf("sync step lines: %w", err)
+	}
+	select {
+	case <-reached:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 // Listen binds addr (e.g. 127.0.0.1:9141) now and serves until Close.
 func Listen(addr string, h Handler, c *Counter) (*Listener, error) {
@@ -82,7 +140,7 @@ func Listen(addr string, h Handler, c *Counter) (*Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen for step lines on %s: %w", addr, err)
 	}
-	l := &Listener{conn: conn, Counter: c, syncs: map[uint64]chan struct{}{}}
+	l := &Listener{conn: conn, Counter: c}
 	l.wg.Add(1)
 	go l.serve(h)
 	return l, nil
@@ -99,7 +157,7 @@ func (l *Listener) serve(h Handler) {
 			}
 			continue
 		}
-		if l.barrier(buf[:n]) {
+		if l.barriers.reached(buf[:n]) {
 			continue
 		}
 		l.Feed(buf[:n], h)
@@ -120,41 +178,12 @@ func (l *Listener) Sync(ctx context.Context) error {
 		}
 		l.out = out
 	}
-	l.syncSeq++
-	seq, done := l.syncSeq, make(chan struct{})
-	l.syncs[seq] = done
 	out := l.out
 	l.mu.Unlock()
-	defer func() {
-		l.mu.Lock()
-		delete(l.syncs, seq)
-		l.mu.Unlock()
-	}()
-	if _, err := out.Write(fmt.Appendf(nil, "%s%d", syncMarker, seq)); err != nil {
-		return fmt.Errorf("sync step lines: %w", err)
-	}
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// barrier reports whether b is a Sync datagram, waking its caller.
-func (l *Listener) barrier(b []byte) bool {
-	rest, ok := bytes.CutPrefix(b, []byte(syncMarker))
-	if !ok {
-		return false
-	}
-	seq, _ := strconv.ParseUint(string(rest), 10, 64)
-	l.mu.Lock()
-	if ch, ok := l.syncs[seq]; ok {
-		close(ch)
-		delete(l.syncs, seq)
-	}
-	l.mu.Unlock()
-	return true
+	return l.barriers.wait(ctx, func(marker []byte) error {
+		_, err := out.Write(marker)
+		return err
+	})
 }
 
 // Addr is the bound address.

@@ -55,9 +55,11 @@
 // fields: readers of version 1 that predate them ignore them, and lines without them
 // read as before.
 //
-// Lines travel by one of two transports, parsed by the same code: printed to stdout (the
-// extension reads them from the Telemetry API "function" stream), or sent, one line per
+// Lines travel by one of three transports, parsed by the same code: printed to stdout (the
+// extension reads them from the Telemetry API "function" stream); sent, one line per
 // datagram, to the extension's UDP port on 127.0.0.1 (BODYTRACE_STEPS_ADDR, advertised by
-// the exec wrapper). A line that is malformed, larger than MaxLine, or of an unknown
+// the exec wrapper); or written, newline-terminated, one line per write of at most 4096
+// bytes (PIPE_BUF, so writes are atomic), into the extension's named pipe
+// (BODYTRACE_STEPS_FIFO, advertised by the exec wrapper). A line that is malformed, larger than MaxLine, or of an unknown
 // version is counted and ignored, never fatal.
 package line
