@@ -295,7 +295,10 @@ function hookESM() {
     return;
   }
   const spec = parseHandler(process.env._HANDLER || process.argv[2], [...new Set([process.cwd(), process.env.LAMBDA_TASK_ROOT].filter(Boolean))]);
-  if (spec) registerESM(spec, (fn) => {
+  // Hooks see every module load until the handler's: their first use costs about 4 ms of
+  // CPU on the cold start, so a handler that is surely CommonJS (Module._load wraps it)
+  // goes without them.
+  if (spec && mayBeESM(spec.paths)) registerESM(spec, (fn) => {
     try {
       return exportWrappers.has(fn) ? fn : exportWrapper(fn);
     } catch (e) {
@@ -303,6 +306,35 @@ function hookESM() {
       return fn;
     }
   });
+}
+
+// mayBeESM reports whether a handler module at one of paths (without extension, as
+// parseHandler gives them) could be an ES module: an .mjs file, or a .js file under a
+// package.json with "type": "module". Anything it cannot tell counts as yes.
+function mayBeESM(paths) {
+  const fs = require('node:fs');
+  try {
+    for (const p of paths) {
+      if (fs.existsSync(p + '.mjs')) return true;
+      if (fs.existsSync(p + '.js') && packageType(path.dirname(p), fs) === 'module') return true;
+    }
+    return false;
+  } catch (e) {
+    failed('esm.mayBeESM', e);
+    return true;
+  }
+}
+
+// packageType is the "type" of the package.json nearest to dir, as Node reads it.
+function packageType(dir, fs) {
+  for (let d = dir; ; d = path.dirname(d)) {
+    const file = path.join(d, 'package.json');
+    if (fs.existsSync(file)) {
+      const type = JSON.parse(fs.readFileSync(file, 'utf8')).type;
+      return type === 'module' ? 'module' : 'commonjs';
+    }
+    if (path.dirname(d) === d) return 'commonjs';
+  }
 }
 
 // otherLoader names a module loader or preload given to Node besides bodytrace's own
@@ -327,4 +359,4 @@ function install() {
   }
 }
 
-module.exports = { install, reporting, parseHandler, wrapExport, exportWrapper, patchSentry, knownWrapper, sentryWrappers };
+module.exports = { install, reporting, parseHandler, mayBeESM, wrapExport, exportWrapper, patchSentry, knownWrapper, sentryWrappers };

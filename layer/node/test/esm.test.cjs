@@ -213,3 +213,26 @@ test('an ES module handler in a subfolder (src/app.handler)', () => {
   const r = same({ 'src/app.mjs': 'export const handler = async () => ({ statusCode: 200, body: "nested" });' }, 'src/app.handler', 'await invoke({}, "n1");');
   if (HOOKS) assert.deepStrictEqual(strip(r.steps), [{ rid: 'n1', stage: 'handler', phase: 'out', bytes: 6, kind: 'http', status: 200 }]);
 });
+
+test('ES module hooks only for a handler that may be an ES module', () => {
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const path = require('node:path');
+  const { mayBeESM } = require('../lib/loader.cjs');
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bodytrace-esm-kind-'));
+  const make = (files) => {
+    const dir = fs.mkdtempSync(path.join(root, 'fn-'));
+    for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+    return [path.join(dir, 'index')];
+  };
+  try {
+    assert.strictEqual(mayBeESM(make({ 'index.mjs': '' })), true, '.mjs');
+    assert.strictEqual(mayBeESM(make({ 'index.js': '', 'package.json': '{"type":"module"}' })), true, '.js in a module package');
+    assert.strictEqual(mayBeESM(make({ 'index.js': '', 'package.json': '{"type":"commonjs"}' })), false, '.js in a commonjs package');
+    assert.strictEqual(mayBeESM(make({ 'index.js': '', 'package.json': '{}' })), false, '.js, no type');
+    assert.strictEqual(mayBeESM(make({ 'index.cjs': '' })), false, '.cjs');
+    assert.strictEqual(mayBeESM(make({ 'index.js': '', 'package.json': '{not json' })), true, 'unreadable package.json: cannot tell');
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
