@@ -115,6 +115,14 @@ func sameForCaller(t *testing.T, what string, without, with callerResult) {
 		with.status == without.status && bytes.Equal(with.body, without.body))
 }
 
+// goFailopen starts the Go fail-open function with handler, with the layer or without it,
+// summary lines on and its step port free.
+func goFailopen(t *testing.T, handler string, layer bool) *localrun.Lambda {
+	t.Helper()
+	return StartLambda(t, tools, failopenArt(t, "go"), localrun.Function{Runtime: "go", Handler: handler, NoExtension: !layer},
+		"BODYTRACE_SUMMARY=on", failopenTimeout, "BODYTRACE_STEPS_PORT="+strconv.Itoa(freeUDP(t)))
+}
+
 // freeUDP returns a loopback UDP port that was free a moment ago.
 func freeUDP(t *testing.T) int {
 	t.Helper()
@@ -339,8 +347,7 @@ func TestFailOpenIdleConnections(t *testing.T) {
 func TestFailOpenMarshalJSON(t *testing.T) {
 	needParts(t)
 	run := func(layer bool) callerResult {
-		l := StartLambda(t, tools, failopenArt(t, "go"), localrun.Function{Runtime: "go", Handler: "marshal", NoExtension: !layer},
-			"BODYTRACE_SUMMARY=on", failopenTimeout, "BODYTRACE_STEPS_PORT="+strconv.Itoa(freeUDP(t)))
+		l := goFailopen(t, "marshal", layer)
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
 		return invokeOnce(ctx, l, `{}`)
@@ -355,8 +362,7 @@ func TestFailOpenMarshalJSON(t *testing.T) {
 func TestFailOpenGoPanic(t *testing.T) {
 	needParts(t)
 	run := func(layer bool) callerResult {
-		l := StartLambda(t, tools, failopenArt(t, "go"), localrun.Function{Runtime: "go", Handler: "panic", NoExtension: !layer},
-			"BODYTRACE_SUMMARY=on", failopenTimeout, "BODYTRACE_STEPS_PORT="+strconv.Itoa(freeUDP(t)))
+		l := goFailopen(t, "panic", layer)
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
 		r := invokeOnce(ctx, l, `{}`)
@@ -413,8 +419,7 @@ func TestFailOpenStreamPanic(t *testing.T) {
 	const runs = 10
 	ev := string(event(t, "function-url.json", nil))
 	run := func(layer bool) []callerResult {
-		l := StartLambda(t, tools, failopenArt(t, "go"), localrun.Function{Runtime: "go", Handler: "streampanic", NoExtension: !layer},
-			"BODYTRACE_SUMMARY=on", failopenTimeout, "BODYTRACE_STEPS_PORT="+strconv.Itoa(freeUDP(t)))
+		l := goFailopen(t, "streampanic", layer)
 		ctx, cancel := context.WithTimeout(context.Background(), 180*time.Second)
 		defer cancel()
 		var out []callerResult
