@@ -27,8 +27,11 @@ func connContext(ctx context.Context, c net.Conn) context.Context {
 	return context.WithValue(ctx, connKey{}, c)
 }
 
-// noteResult remembers that c's last exchange was the result for requestID.
-func (p *Proxy) noteResult(r *http.Request, requestID string) {
+// noteResult remembers that c's last exchange was the result for requestID, which arrived
+// when the proxy had seen nexts /next requests. The count is the one at the result's arrival,
+// not now: the runtime may ask for its next event as soon as it has the answer, before this
+// runs, and that /next must count as alive.
+func (p *Proxy) noteResult(r *http.Request, requestID string, nexts uint64) {
 	c, ok := r.Context().Value(connKey{}).(net.Conn)
 	if !ok {
 		return
@@ -38,7 +41,7 @@ func (p *Proxy) noteResult(r *http.Request, requestID string) {
 	if p.lastResult == nil {
 		p.lastResult = map[net.Conn]resultConn{}
 	}
-	p.lastResult[c] = resultConn{requestID: requestID, nexts: p.nexts.Load()}
+	p.lastResult[c] = resultConn{requestID: requestID, nexts: nexts}
 }
 
 // forgetConn drops c's last result when c carries another request.
@@ -54,7 +57,7 @@ func (p *Proxy) forgetConn(r *http.Request) {
 
 type resultConn struct {
 	requestID string
-	nexts     uint64 // /next requests seen when the result was posted
+	nexts     uint64 // /next requests seen when the result arrived
 }
 
 // connState reports a result connection that closed before any /next came.

@@ -162,6 +162,7 @@ func (p *Proxy) Seen() bool { return p.nexts.Load() > 0 }
 type exchange struct {
 	route   route
 	start   time.Time
+	nexts   uint64      // /next requests the proxy had seen when this request arrived
 	tee     *requestTee // body posted by the runtime; nil if none
 	status  int
 	header  http.Header // the Runtime API answer's headers
@@ -178,7 +179,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, p.nonce)
 		return
 	}
-	ex := &exchange{route: parseRoute(r.Method, r.URL.Path), start: time.Now()}
+	ex := &exchange{route: parseRoute(r.Method, r.URL.Path), start: time.Now(), nexts: p.nexts.Load()}
 	in := r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex))
 	if ex.route.kind != "" && ex.route.kind != kindNext && r.ContentLength != 0 {
 		ex.tee = newRequestTee(r, p.headLimit)
@@ -212,7 +213,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		p.observe(ex, ew, r, rec != nil)
 		if ex.route.kind == KindResponse || ex.route.kind == KindError {
-			p.noteResult(r, ex.route.requestID)
+			p.noteResult(r, ex.route.requestID, ex.nexts)
 		}
 		if rec != nil {
 			panic(rec)
