@@ -80,7 +80,7 @@ type Proxy struct {
 	scan         func(r *http.Request) io.Writer
 	nonce        string
 	log          *slog.Logger
-	transport    *http.Transport
+	transport    *directTransport
 	rp           *httputil.ReverseProxy
 	buffers      bufferPool
 
@@ -105,12 +105,10 @@ func New(cfg Config, obs Observer) *Proxy {
 	if p.log == nil {
 		p.log = slog.Default()
 	}
-	p.transport = &http.Transport{
-		Proxy: nil, // HTTP_PROXY and friends must never apply to the Runtime API
-		DialContext: (&net.Dialer{
-			Timeout:   2 * time.Second,
-			KeepAlive: 30 * time.Second,
-		}).DialContext,
+	dial := (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	fallback := &http.Transport{
+		Proxy:       nil, // HTTP_PROXY and friends must never apply to the Runtime API
+		DialContext: dial,
 		// No ResponseHeaderTimeout: /next is a long poll that may block for hours.
 		DisableCompression:  true, // never add Accept-Encoding
 		ForceAttemptHTTP2:   false,
@@ -120,10 +118,15 @@ func New(cfg Config, obs Observer) *Proxy {
 		WriteBufferSize:     32 << 10,
 		ReadBufferSize:      32 << 10,
 	}
+	p.transport = &directTransport{addr: p.upstream, dial: dial, fallback: fallback, maxIdle: 64}
 	p.rp = &httputil.ReverseProxy{
-		Rewrite:        p.rewrite,
-		Transport:      p.transport,
-		FlushInterval:  -1, // flush every write: nothing the runtime waits for sits in a buffer
+		Rewrite:   p.rewrite,
+		Transport: p.transport,
+		// An answer of unknown length (chunked) is flushed at every write: ReverseProxy does
+		// that by itself. One of known length goes out whole, headers and body in one write,
+		// when the handler flushes it (observe): -1 here would send the headers on their own
+		// from a timer goroutine, one more segment and wake-up for the runtime on every event.
+		FlushInterval:  0,
 		ModifyResponse: p.modifyResponse,
 		ErrorHandler:   p.upstreamError,
 		ErrorLog:       slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),

@@ -1,0 +1,246 @@
+package runtimeproxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// directTransport makes each round trip to the Runtime API on the caller's goroutine: it
+// writes the request and reads the answer itself, on a kept-alive connection. Go's
+// http.Transport hands each request to a writer goroutine and each answer from a reader
+// goroutine, per connection: two goroutine hand-offs per exchange, each a thread wake-up
+// when the CPUs are idle, on both the event's and the result's way (BenchmarkProxySmall;
+// history.md has what it saved per invocation). It carries what the runtime sends or is
+// sent at once: requests without a body or with a small one of known length (/next, buffered
+// results, errors). A large or streamed body goes through fallback (http.Transport), which
+// reads an early answer while the body is still being written.
+type directTransport struct {
+	addr     string
+	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
+	fallback http.RoundTripper
+	maxIdle  int
+
+	mu   sync.Mutex
+	idle []*upstreamConn
+}
+
+// directBodyLimit is the largest request body the caller's goroutine writes before it reads
+// the answer: it fits the socket's buffer, so the write finishes whatever the Runtime API
+// does meanwhile.
+const directBodyLimit = 64 << 10
+
+// upstreamConn is a connection to the Runtime API with its buffers.
+type upstreamConn struct {
+	net.Conn
+	br *bufio.Reader
+	bw *bufio.Writer
+}
+
+// longAgo is a deadline in the past: it ends a blocked read or write at once.
+var longAgo = time.Unix(1, 0)
+
+func (t *directTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil && (req.ContentLength < 0 || req.ContentLength > directBodyLimit) {
+		return t.fallback.RoundTrip(req)
+	}
+	ctx := req.Context()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// The body is small and already here: read whole, it can be sent again on another
+	// connection when a kept one turns out closed.
+	var body []byte
+	if req.Body != nil {
+		body = make([]byte, req.ContentLength)
+		_, err := io.ReadFull(req.Body, body)
+		req.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read request body: %w", err)
+		}
+	}
+	for fresh := false; ; fresh = true {
+		res, retry, err := t.try(ctx, req, body, fresh)
+		if err == nil || !retry || fresh || ctx.Err() != nil {
+			return res, err
+		}
+	}
+}
+
+// try makes one round trip, on a kept connection unless fresh. retry tells that it failed
+// on a kept connection before any answer came: the Runtime API had closed it, and the
+// request can go again.
+func (t *directTransport) try(ctx context.Context, req *http.Request, body []byte, fresh bool) (res *http.Response, retry bool, err error) {
+	c, reused, err := t.conn(ctx, fresh)
+	if err != nil {
+		return nil, false, err
+	}
+	// A cancelled request (the runtime hung up) ends whatever the connection is doing.
+	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(longAgo) })
+	if body != nil {
+		req.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	werr := req.Write(c.bw)
+	if werr == nil {
+		werr = c.bw.Flush()
+	}
+	// Nothing at all to read: the Runtime API closed the connection without an answer.
+	_, perr := c.br.Peek(1)
+	unanswered := errors.Is(perr, io.EOF) || errors.Is(perr, syscall.ECONNRESET)
+	res, rerr := readAnswer(c.br, req)
+	if rerr != nil {
+		stop()
+		c.Close()
+		if werr != nil {
+			return nil, reused, werr
+		}
+		return nil, reused && unanswered, rerr
+	}
+	// An answer that came while the request was still being written (the write then
+	// failed) is the Runtime API's last word on this connection.
+	keep := werr == nil && !res.Close && !req.Close
+	res.Body = &upstreamBody{ReadCloser: res.Body, t: t, c: c, stop: stop, keep: keep}
+	return res, false, nil
+}
+
+// readAnswer reads the Runtime API's final answer, skipping interim (1xx) ones.
+func readAnswer(br *bufio.Reader, req *http.Request) (*http.Response, error) {
+	for {
+		res, err := http.ReadResponse(br, req)
+		if err != nil {
+			return nil, err
+		}
+		if res.StatusCode >= 200 || res.StatusCode == http.StatusSwitchingProtocols {
+			return res, nil
+		}
+		res.Body.Close()
+	}
+}
+
+// upstreamBody gives the connection back once its answer is read to the end.
+type upstreamBody struct {
+	io.ReadCloser
+	t    *directTransport
+	c    *upstreamConn
+	stop func() bool
+	keep bool
+	done bool
+}
+
+func (b *upstreamBody) Read(p []byte) (int, error) {
+	if b.done {
+		return 0, io.EOF
+	}
+	n, err := b.ReadCloser.Read(p)
+	if err != nil {
+		b.release(err == io.EOF)
+	}
+	return n, err
+}
+
+func (b *upstreamBody) Close() error {
+	b.release(false)
+	return nil
+}
+
+// release ends the exchange: the connection goes back to the pool when the answer was read
+// whole and both sides keep it alive, else it is closed.
+func (b *upstreamBody) release(whole bool) {
+	if b.done {
+		return
+	}
+	b.done = true
+	// stop is false once the request was cancelled: the connection's deadline is spent.
+	if b.stop() && whole && b.keep {
+		b.t.put(b.c)
+		return
+	}
+	b.c.Close()
+}
+
+// conn returns a live kept connection (reused), or a new one: always when fresh.
+func (t *directTransport) conn(ctx context.Context, fresh bool) (c *upstreamConn, reused bool, err error) {
+	for !fresh {
+		t.mu.Lock()
+		n := len(t.idle)
+		if n == 0 {
+			t.mu.Unlock()
+			break
+		}
+		c := t.idle[n-1]
+		t.idle = t.idle[:n-1]
+		t.mu.Unlock()
+		if idleAlive(c) {
+			return c, true, nil
+		}
+		c.Close()
+	}
+	nc, err := t.dial(ctx, "tcp", t.addr)
+	if err != nil {
+		return nil, false, err
+	}
+	return &upstreamConn{Conn: nc, br: bufio.NewReaderSize(nc, 32<<10), bw: bufio.NewWriterSize(nc, 32<<10)}, false, nil
+}
+
+// idleAlive is alive; tests replace it to reuse a connection the Runtime API closed.
+var idleAlive = alive
+
+// alive tells whether an idle connection can carry a request: the Runtime API has not
+// closed it, and has sent nothing unasked. One non-blocking peek at the socket.
+func alive(c *upstreamConn) bool {
+	if c.br.Buffered() > 0 {
+		return false
+	}
+	sc, ok := c.Conn.(syscall.Conn)
+	if !ok {
+		return true
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	live := false
+	var buf [1]byte
+	err = raw.Read(func(fd uintptr) bool {
+		_, _, rerr := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		live = errors.Is(rerr, syscall.EAGAIN) // nothing to read, and not closed
+		return true                            // never wait: the answer is now
+	})
+	return err == nil && live
+}
+
+// put keeps a connection for the next request, or closes it when enough are kept.
+func (t *directTransport) put(c *upstreamConn) {
+	_ = c.SetDeadline(time.Time{})
+	t.mu.Lock()
+	if len(t.idle) < t.maxIdle {
+		t.idle = append(t.idle, c)
+		c = nil
+	}
+	t.mu.Unlock()
+	if c != nil {
+		c.Close()
+	}
+}
+
+// CloseIdleConnections closes the kept connections, the fallback's too.
+func (t *directTransport) CloseIdleConnections() {
+	t.mu.Lock()
+	idle := t.idle
+	t.idle = nil
+	t.mu.Unlock()
+	for _, c := range idle {
+		c.Close()
+	}
+	if ci, ok := t.fallback.(interface{ CloseIdleConnections() }); ok {
+		ci.CloseIdleConnections()
+	}
+}

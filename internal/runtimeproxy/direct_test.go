@@ -1,0 +1,163 @@
+package runtimeproxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// oneShotUpstream is a Runtime API that answers one request per connection, then closes
+// the connection without saying so (no Connection: close): what a Runtime API that drops
+// idle connections looks like to the proxy's next request.
+// Each connection is counted on closedc once closed.
+func oneShotUpstream(t *testing.T) (addr string, closedc chan struct{}, bodies chan string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	closedc = make(chan struct{}, 16)
+	bodies = make(chan string, 16)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer func() { c.Close(); closedc <- struct{}{} }()
+				req, err := http.ReadRequest(bufio.NewReader(c))
+				if err != nil {
+					return
+				}
+				b, _ := io.ReadAll(req.Body)
+				bodies <- string(b)
+				_, _ = io.WriteString(c, "HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n"+accepted)
+			}()
+		}
+	}()
+	return ln.Addr().String(), closedc, bodies
+}
+
+// TestDirectClosedIdleConnection: the Runtime API closed the connection the proxy kept
+// from the last exchange; the next result must still arrive whole, on a new connection,
+// and never be written into the closed one.
+func TestDirectClosedIdleConnection(t *testing.T) {
+	t.Run("seen closed", func(t *testing.T) { postThreeResults(t) })
+	// Closed between the look and the write: the result goes again, on a new connection.
+	t.Run("closed unseen", func(t *testing.T) {
+		idleAlive = func(*upstreamConn) bool { return true }
+		t.Cleanup(func() { idleAlive = alive })
+		postThreeResults(t)
+	})
+}
+
+func postThreeResults(t *testing.T) {
+	addr, closedc, bodies := oneShotUpstream(t)
+	_, base := startProxy(t, Config{Upstream: addr}, nil)
+	client := runtimeClient(t)
+	for i := range 3 {
+		body := strings.Repeat("x", 100+i)
+		resp, err := client.Post(base+responsePath, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatalf("result %d: %v", i, err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted || string(got) != accepted {
+			t.Fatalf("result %d: answer %d %q, want 202 %q", i, resp.StatusCode, got, accepted)
+		}
+		select {
+		case b := <-bodies:
+			if b != body {
+				t.Fatalf("result %d: Runtime API got %d bytes, want %d", i, len(b), len(body))
+			}
+		case <-time.After(waitLimit):
+			t.Fatalf("result %d: the Runtime API got nothing", i)
+		}
+		select { // the Runtime API closed this connection: the next result needs another
+		case <-closedc:
+		case <-time.After(waitLimit):
+			t.Fatalf("result %d: the Runtime API kept its connection", i)
+		}
+	}
+}
+
+// TestDirectHangUpDuringNext: the runtime hangs up while its /next waits for an event.
+// The proxy must end that upstream poll (the Runtime API sees the connection close) and
+// serve the next /next normally.
+func TestDirectHangUpDuringNext(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	closed := make(chan struct{}, 1)
+	polled := make(chan struct{}, 1)
+	go func() {
+		first := true
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func(c net.Conn, hold bool) {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				if _, err := http.ReadRequest(br); err != nil {
+					return
+				}
+				if hold { // never answer: wait for the proxy to give up the poll
+					polled <- struct{}{}
+					_, err := br.ReadByte()
+					if errors.Is(err, io.EOF) {
+						closed <- struct{}{}
+					}
+					return
+				}
+				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: req-2\r\nContent-Length: 2\r\n\r\n{}")
+			}(c, first)
+			first = false
+		}
+	}()
+	_, base := startProxy(t, Config{Upstream: ln.Addr().String()}, nil)
+	client := runtimeClient(t)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+nextPath, nil)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := client.Do(req)
+		errc <- err
+	}()
+	select { // the poll is parked at the Runtime API
+	case <-polled:
+	case <-time.After(waitLimit):
+		t.Fatal("the /next never reached the Runtime API")
+	}
+	cancel()
+	if err := <-errc; err == nil {
+		t.Fatal("the cancelled /next got an answer")
+	}
+	select {
+	case <-closed:
+	case <-time.After(waitLimit):
+		t.Fatal("the proxy kept polling the Runtime API for a runtime that hung up")
+	}
+	resp, err := client.Get(base + nextPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(got) != "{}" || resp.Header.Get(headerRequestID) != "req-2" {
+		t.Fatalf("second /next: %d %q %v", resp.StatusCode, got, resp.Header)
+	}
+}
