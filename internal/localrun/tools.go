@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 )
 
 // Tools are the installed real parts.
@@ -59,10 +60,15 @@ func FindTools() (Tools, error) {
 	return t, nil
 }
 
-// Build compiles a main package of this module into dir and returns the binary's path.
-func Build(dir, pkg, name string) (string, error) {
+// Build compiles a main package of this module into dir, with the build tags given, and
+// returns the binary's path.
+func Build(dir, pkg, name string, tags ...string) (string, error) {
 	out := filepath.Join(dir, name)
-	cmd := exec.Command("go", "build", "-o", out, pkg)
+	args := []string{"build", "-o", out}
+	if len(tags) > 0 {
+		args = append(args, "-tags", strings.Join(tags, ","))
+	}
+	cmd := exec.Command("go", append(args, pkg)...)
 	cmd.Dir = Root()
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {

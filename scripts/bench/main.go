@@ -113,6 +113,13 @@ func run(out string, n counts, micro bool) error {
 		return err
 	}
 	base.GoExample = goExample
+	// Where bodytrace is attached, the Go function has the one import the README asks for
+	// (examples/go built with -tags bodytrace): without it aws-lambda-go bypasses the proxy
+	// and bodytrace would be measured without the Runtime API in the path.
+	observed := base
+	if observed.GoExample, err = localrun.Build(tmp, "./examples/go", "go-example-observed", "bodytrace"); err != nil {
+		return err
+	}
 
 	if micro {
 		progress("microbenchmarks (go test -bench, -count %d)", n.MicroCount)
@@ -135,10 +142,10 @@ func run(out string, n counts, micro bool) error {
 
 	cfgs := []config{
 		{Key: "A", Label: "A: no extension", art: base, noExt: true},
-		{Key: "B", Label: "B: bodytrace → OTLP (Jaeger)", art: base, env: []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://" + jaeger.OTLPHTTP}},
+		{Key: "B", Label: "B: bodytrace → OTLP (Jaeger)", art: observed, env: []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://" + jaeger.OTLPHTTP}},
 		// B without a backend: what bodytrace itself adds, apart from the export's round trip
 		// that the emulator puts in the caller's latency.
-		{Key: "S", Label: "S: bodytrace → summary lines (no backend)", art: base, latencyOnly: true},
+		{Key: "S", Label: "S: bodytrace → summary lines (no backend)", art: observed, latencyOnly: true},
 	}
 	// N: the floor any extension written in Go pays to start here.
 	null := base
@@ -180,7 +187,7 @@ func run(out string, n counts, micro bool) error {
 	if r.Cost, err = costPhase(ctx, tools, r.WarmConfigs, jaeger, n.KB); err != nil {
 		return err
 	}
-	if r.Remote, err = remotePhase(ctx, tools, base, jaeger, n.KB, n.Freeze); err != nil {
+	if r.Remote, err = remotePhase(ctx, tools, base, observed, jaeger, n.KB, n.Freeze); err != nil {
 		return err
 	}
 	r.Elapsed = time.Since(suiteStart)

@@ -51,6 +51,9 @@ var remoteConfigs = []struct{ Key, Flush, Label string }{
 	{"V", "verdict", "bodytrace, `BODYTRACE_FLUSH=verdict` (the default: lost bodies before the next event, healthy ones in the background)"},
 }
 
+// notObserved is in a summary line's reason when the runtime bypassed the proxy.
+const notObserved = "the Runtime API was not observed"
+
 // remoteDelay reads BENCH_REMOTE_DELAY (a Go duration), 30 ms by default.
 func remoteDelay() (time.Duration, error) {
 	v := os.Getenv("BENCH_REMOTE_DELAY")
@@ -65,8 +68,9 @@ func remoteDelay() (time.Duration, error) {
 }
 
 // remotePhase runs A, E and V side by side, alternated, on the 1 KB buffered load, for the
-// Node.js and the Go example.
-func remotePhase(ctx context.Context, tools localrun.Tools, art localrun.Artifacts, jaeger *localrun.Jaeger, n, freezeN int) (*remoteResult, error) {
+// Node.js and the Go example: plain for A, observed (the Go function with the steps import)
+// for the others.
+func remotePhase(ctx context.Context, tools localrun.Tools, plain, observed localrun.Artifacts, jaeger *localrun.Jaeger, n, freezeN int) (*remoteResult, error) {
 	delay, err := remoteDelay()
 	if err != nil {
 		return nil, err
@@ -80,7 +84,7 @@ func remotePhase(ctx context.Context, tools localrun.Tools, art localrun.Artifac
 	ld := load{Name: "1 KB", Bytes: 1024, N: n}
 	for _, fn := range []localrun.Function{{Runtime: "node", Handler: "index.handler"}, {Runtime: "go", Handler: "buffered"}} {
 		progress("remote backend (%v away): %d × %s %s per configuration (A, S, E, V)", delay, n, ld.Name, fn.Runtime)
-		rows, err := remoteRun(ctx, tools, art, fn, remote, ld)
+		rows, err := remoteRun(ctx, tools, plain, observed, fn, remote, ld)
 		if err != nil {
 			return nil, fmt.Errorf("remote %s: %w", fn.Runtime, err)
 		}
@@ -88,14 +92,14 @@ func remotePhase(ctx context.Context, tools localrun.Tools, art localrun.Artifac
 	}
 	if freezeN > 0 {
 		progress("freezes: %d invocations, the extension stopped after each", freezeN)
-		if res.Freeze, err = freezeRun(ctx, tools, art, jaeger, remote, freezeN); err != nil {
+		if res.Freeze, err = freezeRun(ctx, tools, observed, jaeger, remote, freezeN); err != nil {
 			return nil, err
 		}
 	}
 	return res, nil
 }
 
-func remoteRun(ctx context.Context, tools localrun.Tools, art localrun.Artifacts, fn localrun.Function, remote *localrun.Remote, ld load) (map[string]*remoteRow, error) {
+func remoteRun(ctx context.Context, tools localrun.Tools, plain, observed localrun.Artifacts, fn localrun.Function, remote *localrun.Remote, ld load) (map[string]*remoteRow, error) {
 	lambdas := map[string]*localrun.Lambda{}
 	marks := map[string]int{}
 	defer func() {
@@ -109,6 +113,10 @@ func remoteRun(ctx context.Context, tools localrun.Tools, art localrun.Artifacts
 		env := []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://" + remote.Addr, "OTEL_SERVICE_NAME=bench-remote", "BODYTRACE_FLUSH=" + c.Flush}
 		if c.Flush == "summary" {
 			env = []string{"OTEL_SERVICE_NAME=bench-remote"}
+		}
+		art := observed
+		if f.NoExtension {
+			art = plain
 		}
 		l, err := localrun.Launch(tools, art, f, env...)
 		if err != nil {
@@ -161,7 +169,13 @@ func remoteRun(ctx context.Context, tools localrun.Tools, art localrun.Artifacts
 		l := lambdas[c.Key]
 		l.Stop() // the last REPORT is written once the extensions are done with the invoke
 		delete(lambdas, c.Key)
-		rows[c.Key].Duration, rows[c.Key].Billed = reports(l.Log.String()[marks[c.Key]:])
+		log := l.Log.String()[marks[c.Key]:]
+		if strings.Contains(log, notObserved) {
+			// bodytrace running beside the Runtime API instead of in its path costs less
+			// and observes nothing: figures from it would flatter.
+			return nil, fmt.Errorf("%s %s: bodytrace did not observe the Runtime API (%q in its summary lines)", c.Key, fn.Runtime, notObserved)
+		}
+		rows[c.Key].Duration, rows[c.Key].Billed = reports(log)
 		if len(rows[c.Key].Billed) < ld.N*9/10 {
 			return nil, fmt.Errorf("%s: %d REPORT lines for %d invocations", c.Key, len(rows[c.Key].Billed), ld.N)
 		}
@@ -393,12 +407,16 @@ func runRemoteOnly(out string, n counts) error {
 	if art.GoExample, err = localrun.Build(tmp, "./examples/go", "go-example"); err != nil {
 		return err
 	}
+	observed := art
+	if observed.GoExample, err = localrun.Build(tmp, "./examples/go", "go-example-observed", "bodytrace"); err != nil {
+		return err
+	}
 	jaeger, err := localrun.StartJaeger(tools.Jaeger, false)
 	if err != nil {
 		return err
 	}
 	defer jaeger.Stop()
-	if r.Remote, err = remotePhase(context.Background(), tools, art, jaeger, n.KB, n.Freeze); err != nil {
+	if r.Remote, err = remotePhase(context.Background(), tools, art, observed, jaeger, n.KB, n.Freeze); err != nil {
 		return err
 	}
 	md, err := r.remoteOnlyMarkdown()
