@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -20,9 +21,9 @@ import (
 // goroutine, per connection: two goroutine hand-offs per exchange, each a thread wake-up
 // when the CPUs are idle, on both the event's and the result's way (BenchmarkProxySmall;
 // history.md has what it saved per invocation). It carries what the runtime sends or is
-// sent at once: requests without a body or with a small one of known length (/next, buffered
-// results, errors). A large or streamed body goes through fallback (http.Transport), which
-// reads an early answer while the body is still being written.
+// sent at once: requests without a body or with a small one (/next, buffered results,
+// errors). A large or streamed body goes through fallback (http.Transport), which reads an
+// early answer while the body is still being written.
 type directTransport struct {
 	addr     string
 	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -49,23 +50,31 @@ type upstreamConn struct {
 var longAgo = time.Unix(1, 0)
 
 func (t *directTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body != nil && (req.ContentLength < 0 || req.ContentLength > directBodyLimit) {
+	if req.Body != nil && (req.ContentLength > directBodyLimit || req.ContentLength < 0 && stream(req)) {
 		return t.fallback.RoundTrip(req)
 	}
 	ctx := req.Context()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	// The body is small and already here: read whole, it can be sent again on another
-	// connection when a kept one turns out closed.
+	// A small body is read whole first: it can be sent again on another connection when a
+	// kept one turns out closed. A chunked one (aws-lambda-go posts every result so) is
+	// read up to the limit; a longer one goes on through fallback, whole.
 	var body []byte
 	if req.Body != nil {
-		body = make([]byte, req.ContentLength)
-		_, err := io.ReadFull(req.Body, body)
-		req.Body.Close()
-		if err != nil {
+		var err error
+		if body, err = io.ReadAll(io.LimitReader(req.Body, directBodyLimit+1)); err != nil {
+			req.Body.Close()
 			return nil, fmt.Errorf("read request body: %w", err)
 		}
+		if len(body) > directBodyLimit {
+			req.Body = struct {
+				io.Reader
+				io.Closer
+			}{io.MultiReader(bytes.NewReader(body), req.Body), req.Body}
+			return t.fallback.RoundTrip(req)
+		}
+		req.Body.Close()
 	}
 	for fresh := false; ; fresh = true {
 		res, retry, err := t.try(ctx, req, body, fresh)
@@ -109,6 +118,14 @@ func (t *directTransport) try(ctx context.Context, req *http.Request, body []byt
 	keep := werr == nil && !res.Close && !req.Close
 	res.Body = &upstreamBody{ReadCloser: res.Body, t: t, c: c, stop: stop, keep: keep}
 	return res, false, nil
+}
+
+// stream tells a streamed result: its first bytes must reach the Runtime API as the
+// runtime writes them, not once a buffer fills.
+func stream(req *http.Request) bool {
+	return strings.EqualFold(req.Header.Get(headerResponseMode), "streaming") ||
+		// aws-lambda-go's lambdaurl streams without the mode header.
+		strings.HasPrefix(req.Header.Get("Content-Type"), "application/vnd.awslambda.http-integration-response")
 }
 
 // readAnswer reads the Runtime API's final answer, skipping interim (1xx) ones.

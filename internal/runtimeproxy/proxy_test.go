@@ -245,13 +245,12 @@ func waitReceived(t testing.TB, ch <-chan received) received {
 }
 
 func TestResponsePassThrough(t *testing.T) {
-	sizes := []int{0, 1, 1 << 20, 6 << 20}
-	for _, streaming := range []bool{false, true} {
+	sizes := []int{0, 1, 1 << 10, directBodyLimit, directBodyLimit + 1, 1 << 20, 6 << 20}
+	// chunked: a buffered result of unknown length, as aws-lambda-go posts every result.
+	for _, mode := range []string{"buffered", "chunked", "streamed"} {
+		streaming, chunkedOnly := mode == "streamed", mode == "chunked"
 		for i, size := range sizes {
-			name := fmt.Sprintf("buffered/%d", size)
-			if streaming {
-				name = fmt.Sprintf("streamed/%d", size)
-			}
+			name := fmt.Sprintf("%s/%d", mode, size)
 			t.Run(name, func(t *testing.T) {
 				body := randomBytes(size, uint64(10+i))
 				up, got := acceptingUpstream(t)
@@ -262,11 +261,13 @@ func TestResponsePassThrough(t *testing.T) {
 				req.Header.Set("User-Agent", testUserAgent)
 				req.Header.Set("Content-Type", "application/octet-stream")
 				chunks := 0
-				if streaming {
+				if streaming || chunkedOnly {
 					parts := randomChunks(body, uint64(size), 256<<10)
 					chunks = len(parts)
 					req.Body = streamBody(parts, nil)
 					req.ContentLength = -1
+				}
+				if streaming {
 					req.Header.Set("Lambda-Runtime-Function-Response-Mode", "streaming")
 				}
 				resp, err := runtimeClient(t).Do(req)
@@ -286,20 +287,23 @@ func TestResponsePassThrough(t *testing.T) {
 				if r.err != nil || r.sum != sha256.Sum256(body) || len(r.body) != size {
 					t.Errorf("upstream body: %d bytes, err %v, sha256 differs: %v", len(r.body), r.err, r.sum != sha256.Sum256(body))
 				}
-				if streaming {
+				if streaming || chunkedOnly {
 					if !slices.Equal(r.te, []string{"chunked"}) || r.header.Get("Content-Length") != "" {
-						t.Errorf("stream forwarded with TE %q, Content-Length %q", r.te, r.header.Get("Content-Length"))
+						t.Errorf("%s forwarded with TE %q, Content-Length %q", mode, r.te, r.header.Get("Content-Length"))
 					}
+				}
+				if streaming {
 					if r.header.Get("Lambda-Runtime-Function-Response-Mode") != "streaming" {
 						t.Errorf("response mode %q", r.header.Get("Lambda-Runtime-Function-Response-Mode"))
 					}
-				} else if len(r.te) != 0 || r.contentLength != int64(size) || len(r.header["Content-Length"]) != 1 {
+				} else if !chunkedOnly && (len(r.te) != 0 || r.contentLength != int64(size) || len(r.header["Content-Length"]) != 1) {
 					t.Errorf("buffered forwarded with TE %q, Content-Length %v", r.te, r.header["Content-Length"])
 				}
 				wantHeader := http.Header{"User-Agent": {testUserAgent}, "Content-Type": {"application/octet-stream"}}
-				if !streaming {
+				switch mode {
+				case "buffered":
 					wantHeader["Content-Length"] = []string{strconv.Itoa(size)}
-				} else {
+				case "streamed":
 					wantHeader["Lambda-Runtime-Function-Response-Mode"] = []string{"streaming"}
 				}
 				assertHeader(t, r.header, wantHeader)
@@ -419,6 +423,16 @@ func TestRequestHeadersExact(t *testing.T) {
 // TestStreamNotBuffered sequences the runtime's writes on the upstream's
 // reads: a proxy that buffered the stream would deadlock here.
 func TestStreamNotBuffered(t *testing.T) {
+	t.Run("mode header", func(t *testing.T) {
+		streamNotBuffered(t, http.Header{"Lambda-Runtime-Function-Response-Mode": {"streaming"}}, true)
+	})
+	// aws-lambda-go's lambdaurl streams without the mode header, with its prelude's type.
+	t.Run("lambdaurl", func(t *testing.T) {
+		streamNotBuffered(t, http.Header{"Content-Type": {"application/vnd.awslambda.http-integration-response"}}, false)
+	})
+}
+
+func streamNotBuffered(t *testing.T, header http.Header, streaming bool) {
 	const writes = 4
 	seen := make(chan []byte)
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -440,7 +454,7 @@ func TestStreamNotBuffered(t *testing.T) {
 
 	pr, pw := io.Pipe()
 	req, _ := http.NewRequest(http.MethodPost, base+responsePath, pr)
-	req.Header.Set("Lambda-Runtime-Function-Response-Mode", "streaming")
+	req.Header = header
 	done := make(chan error, 1)
 	go func() {
 		resp, err := runtimeClient(t).Do(req)
@@ -468,7 +482,7 @@ func TestStreamNotBuffered(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := rec.response(t)
-	if o.Chunks != writes || !o.Streaming || o.FirstByte.After(o.End) {
+	if o.Chunks != writes || o.Streaming != streaming || o.FirstByte.After(o.End) {
 		t.Errorf("Response: Chunks %d (want %d) Streaming %v FirstByte %v End %v", o.Chunks, writes, o.Streaming, o.FirstByte, o.End)
 	}
 }
