@@ -24,6 +24,7 @@ import (
 type FIFO struct {
 	path string
 	f    *os.File // read-write: no EOF while writers come and go, and Sync writes through it
+	in   *quietReader
 	*Counter
 	barriers barriers
 	wg       sync.WaitGroup
@@ -61,7 +62,13 @@ func MakeFIFO(path string) (*FIFO, error) {
 		os.Remove(path)
 		return nil, fmt.Errorf("step pipe %s: %w", path, err)
 	}
-	return &FIFO{path: path, f: f}, nil
+	in, err := newQuietReader(f)
+	if err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, fmt.Errorf("step pipe %s: %w", path, err)
+	}
+	return &FIFO{path: path, f: f, in: in}, nil
 }
 
 // Serve reads the pipe until Close, feeding each line to c and h.
@@ -83,7 +90,7 @@ func ListenFIFO(path string, h Handler, c *Counter) (*FIFO, error) {
 
 func (l *FIFO) serve(h Handler) {
 	defer l.wg.Done()
-	r := bufio.NewReaderSize(l.f, fifoBuffer)
+	r := bufio.NewReaderSize(l.in, fifoBuffer)
 	for {
 		text, err := r.ReadSlice('\n')
 		switch {
@@ -116,9 +123,13 @@ func (l *FIFO) serve(h Handler) {
 	}
 }
 
-// Sync returns once every line written before the call has been handled, or ctx ends: a
-// pipe keeps its order, so a barrier line read back marks the point.
+// Sync returns once every line written before the call has been handled, or ctx ends: at
+// once when the pipe is empty and the reader waits for more, else when a barrier line
+// written now is read back (a pipe keeps its order).
 func (l *FIFO) Sync(ctx context.Context) error {
+	if l.in.quiet() {
+		return nil
+	}
 	return l.barriers.wait(ctx, func(marker []byte) error {
 		if d, ok := ctx.Deadline(); ok {
 			_ = l.f.SetWriteDeadline(d) // a full pipe must not hold the loop

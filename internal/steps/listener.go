@@ -60,6 +60,7 @@ func (c *Counter) Stats() Stats {
 // Listener receives step lines as UDP datagrams on loopback.
 type Listener struct {
 	conn *net.UDPConn
+	in   *quietReader
 	*Counter
 	wg       sync.WaitGroup
 	barriers barriers
@@ -140,7 +141,12 @@ func Listen(addr string, h Handler, c *Counter) (*Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen for step lines on %s: %w", addr, err)
 	}
-	l := &Listener{conn: conn, Counter: c}
+	in, err := newQuietReader(conn)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("listen for step lines on %s: %w", addr, err)
+	}
+	l := &Listener{conn: conn, in: in, Counter: c}
 	l.wg.Add(1)
 	go l.serve(h)
 	return l, nil
@@ -150,7 +156,7 @@ func (l *Listener) serve(h Handler) {
 	defer l.wg.Done()
 	buf := make([]byte, line.MaxLine+1)
 	for {
-		n, _, err := l.conn.ReadFromUDP(buf)
+		n, err := l.in.Read(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -165,10 +171,14 @@ func (l *Listener) serve(h Handler) {
 }
 
 // Sync returns once every datagram queued before the call has been handled, or ctx ends:
-// loopback UDP keeps a socket's order, so a barrier datagram read back marks the point.
-// The loop calls it before closing a record, so steps sent just before the runtime's
-// response are not mistaken for late ones.
+// at once when none is queued and the reader waits for more, else when a barrier datagram
+// sent now is read back (loopback UDP keeps a socket's order). The loop calls it before
+// closing a record, so steps sent just before the runtime's response are not mistaken for
+// late ones.
 func (l *Listener) Sync(ctx context.Context) error {
+	if l.in.quiet() {
+		return nil
+	}
 	l.mu.Lock()
 	if l.out == nil {
 		out, err := net.DialUDP("udp", nil, l.conn.LocalAddr().(*net.UDPAddr))
