@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"time"
+
+	"github.com/bodytrace/bodytrace/internal/direct"
 )
 
 const (
@@ -36,8 +39,12 @@ type Client struct {
 // AWS_LAMBDA_RUNTIME_API as the extension received it).
 func New(runtimeAPI string) *Client {
 	// The event loop long-polls, so no client timeout; the environment's proxy
-	// settings must never apply to the sandbox's own API.
-	tr := &http.Transport{Proxy: nil, DisableCompression: true, MaxIdleConnsPerHost: 2}
+	// settings must never apply to the sandbox's own API. Each call is made on the
+	// caller's goroutine (direct): the /next after every invocation is billed to it, and
+	// http.Transport's reader and writer goroutines would add two thread wake-ups there.
+	fallback := &http.Transport{Proxy: nil, DisableCompression: true, MaxIdleConnsPerHost: 2}
+	dial := (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	tr := direct.New(runtimeAPI, dial, fallback, 2, nil)
 	return &Client{base: "http://" + runtimeAPI + "/" + apiVersion + "/extension/", http: &http.Client{Transport: tr}}
 }
 

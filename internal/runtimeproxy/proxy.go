@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bodytrace/bodytrace/internal/direct"
+	"github.com/bodytrace/bodytrace/internal/invocation"
 	"github.com/bodytrace/bodytrace/internal/lograte"
 	"github.com/bodytrace/bodytrace/steps/ready"
 )
@@ -80,7 +82,7 @@ type Proxy struct {
 	scan         func(r *http.Request) io.Writer
 	nonce        string
 	log          *slog.Logger
-	transport    *directTransport
+	transport    *direct.Transport
 	rp           *httputil.ReverseProxy
 	buffers      bufferPool
 
@@ -118,7 +120,7 @@ func New(cfg Config, obs Observer) *Proxy {
 		WriteBufferSize:     32 << 10,
 		ReadBufferSize:      32 << 10,
 	}
-	p.transport = &directTransport{addr: p.upstream, dial: dial, fallback: fallback, maxIdle: 64}
+	p.transport = direct.New(p.upstream, dial, fallback, 64, streamed)
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:   p.rewrite,
 		Transport: p.transport,
@@ -133,6 +135,14 @@ func New(cfg Config, obs Observer) *Proxy {
 		BufferPool:     &p.buffers,
 	}
 	return p
+}
+
+// streamed tells a streamed result: its first bytes must reach the Runtime API as the
+// runtime writes them, not once a buffer fills.
+func streamed(req *http.Request) bool {
+	return strings.EqualFold(req.Header.Get(headerResponseMode), "streaming") ||
+		// aws-lambda-go's lambdaurl streams without the mode header.
+		strings.HasPrefix(req.Header.Get("Content-Type"), invocation.HTTPIntegrationContentType)
 }
 
 func limitOr(v, def int) int {

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bodytrace/bodytrace/internal/direct"
 )
 
 const (
@@ -245,7 +247,7 @@ func waitReceived(t testing.TB, ch <-chan received) received {
 }
 
 func TestResponsePassThrough(t *testing.T) {
-	sizes := []int{0, 1, 1 << 10, directBodyLimit, directBodyLimit + 1, 1 << 20, 6 << 20}
+	sizes := []int{0, 1, 1 << 10, direct.BodyLimit, direct.BodyLimit + 1, 1 << 20, 6 << 20}
 	// chunked: a buffered result of unknown length, as aws-lambda-go posts every result.
 	for _, mode := range []string{"buffered", "chunked", "streamed"} {
 		streaming, chunkedOnly := mode == "streamed", mode == "chunked"

@@ -1,4 +1,6 @@
-package runtimeproxy
+// Package direct is an HTTP/1.1 client transport for one loopback address (the Lambda
+// Runtime API) that makes each round trip on the caller's goroutine.
+package direct
 
 import (
 	"bufio"
@@ -9,37 +11,51 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 )
 
-// directTransport makes each round trip to the Runtime API on the caller's goroutine: it
-// writes the request and reads the answer itself, on a kept-alive connection. Go's
+// Transport makes each round trip to its address on the caller's goroutine: it writes the
+// request and reads the answer itself, on a kept-alive connection. Go's
 // http.Transport hands each request to a writer goroutine and each answer from a reader
 // goroutine, per connection: two goroutine hand-offs per exchange, each a thread wake-up
 // when the CPUs are idle, on both the event's and the result's way (BenchmarkProxySmall;
 // history.md has what it saved per invocation). It carries what the runtime sends or is
 // sent at once: requests without a body or with a small one (/next, buffered results,
-// errors). A large or streamed body goes through fallback (http.Transport), which reads an
-// early answer while the body is still being written.
-type directTransport struct {
+// errors). A large or streamed body goes through the fallback (an http.Transport), which
+// reads an early answer while the body is still being written.
+type Transport struct {
 	addr     string
-	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
+	dial     DialFunc
 	fallback http.RoundTripper
 	maxIdle  int
+	stream   func(*http.Request) bool
 
 	mu   sync.Mutex
 	idle []*upstreamConn
 }
 
-// directBodyLimit is the largest request body the caller's goroutine writes before it reads
-// the answer: it fits the socket's buffer, so the write finishes whatever the Runtime API
-// does meanwhile.
-const directBodyLimit = 64 << 10
+// DialFunc opens a connection, as net.Dialer.DialContext.
+type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 
-// upstreamConn is a connection to the Runtime API with its buffers.
+// New returns a Transport that sends every request to addr (host:port), keeping up to
+// maxIdle connections. fallback carries the requests it does not: bodies over BodyLimit,
+// and those of unknown length that stream tells are streams (their first bytes must go as
+// they are written, not once a buffer fills; nil: none is).
+func New(addr string, dial DialFunc, fallback http.RoundTripper, maxIdle int, stream func(*http.Request) bool) *Transport {
+	if stream == nil {
+		stream = func(*http.Request) bool { return false }
+	}
+	return &Transport{addr: addr, dial: dial, fallback: fallback, maxIdle: maxIdle, stream: stream}
+}
+
+// BodyLimit is the largest request body the caller's goroutine writes before it reads the
+// answer: it fits the socket's buffer, so the write finishes whatever the server does
+// meanwhile.
+const BodyLimit = 64 << 10
+
+// upstreamConn is a kept connection with its buffers.
 type upstreamConn struct {
 	net.Conn
 	br *bufio.Reader
@@ -49,8 +65,8 @@ type upstreamConn struct {
 // longAgo is a deadline in the past: it ends a blocked read or write at once.
 var longAgo = time.Unix(1, 0)
 
-func (t *directTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body != nil && (req.ContentLength > directBodyLimit || req.ContentLength < 0 && stream(req)) {
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil && (req.ContentLength > BodyLimit || req.ContentLength < 0 && t.stream(req)) {
 		return t.fallback.RoundTrip(req)
 	}
 	ctx := req.Context()
@@ -63,11 +79,11 @@ func (t *directTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	var body []byte
 	if req.Body != nil {
 		var err error
-		if body, err = io.ReadAll(io.LimitReader(req.Body, directBodyLimit+1)); err != nil {
+		if body, err = io.ReadAll(io.LimitReader(req.Body, BodyLimit+1)); err != nil {
 			req.Body.Close()
 			return nil, fmt.Errorf("read request body: %w", err)
 		}
-		if len(body) > directBodyLimit {
+		if len(body) > BodyLimit {
 			req.Body = struct {
 				io.Reader
 				io.Closer
@@ -85,9 +101,9 @@ func (t *directTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // try makes one round trip, on a kept connection unless fresh. retry tells that it failed
-// on a kept connection before any answer came: the Runtime API had closed it, and the
+// on a kept connection before any answer came: the server had closed it, and the
 // request can go again.
-func (t *directTransport) try(ctx context.Context, req *http.Request, body []byte, fresh bool) (res *http.Response, retry bool, err error) {
+func (t *Transport) try(ctx context.Context, req *http.Request, body []byte, fresh bool) (res *http.Response, retry bool, err error) {
 	c, reused, err := t.conn(ctx, fresh)
 	if err != nil {
 		return nil, false, err
@@ -101,7 +117,7 @@ func (t *directTransport) try(ctx context.Context, req *http.Request, body []byt
 	if werr == nil {
 		werr = c.bw.Flush()
 	}
-	// Nothing at all to read: the Runtime API closed the connection without an answer.
+	// Nothing at all to read: the server closed the connection without an answer.
 	_, perr := c.br.Peek(1)
 	unanswered := errors.Is(perr, io.EOF) || errors.Is(perr, syscall.ECONNRESET)
 	res, rerr := readAnswer(c.br, req)
@@ -114,21 +130,13 @@ func (t *directTransport) try(ctx context.Context, req *http.Request, body []byt
 		return nil, reused && unanswered, rerr
 	}
 	// An answer that came while the request was still being written (the write then
-	// failed) is the Runtime API's last word on this connection.
+	// failed) is the server's last word on this connection.
 	keep := werr == nil && !res.Close && !req.Close
 	res.Body = &upstreamBody{ReadCloser: res.Body, t: t, c: c, stop: stop, keep: keep}
 	return res, false, nil
 }
 
-// stream tells a streamed result: its first bytes must reach the Runtime API as the
-// runtime writes them, not once a buffer fills.
-func stream(req *http.Request) bool {
-	return strings.EqualFold(req.Header.Get(headerResponseMode), "streaming") ||
-		// aws-lambda-go's lambdaurl streams without the mode header.
-		strings.HasPrefix(req.Header.Get("Content-Type"), "application/vnd.awslambda.http-integration-response")
-}
-
-// readAnswer reads the Runtime API's final answer, skipping interim (1xx) ones.
+// readAnswer reads the server's final answer, skipping interim (1xx) ones.
 func readAnswer(br *bufio.Reader, req *http.Request) (*http.Response, error) {
 	for {
 		res, err := http.ReadResponse(br, req)
@@ -145,7 +153,7 @@ func readAnswer(br *bufio.Reader, req *http.Request) (*http.Response, error) {
 // upstreamBody gives the connection back once its answer is read to the end.
 type upstreamBody struct {
 	io.ReadCloser
-	t    *directTransport
+	t    *Transport
 	c    *upstreamConn
 	stop func() bool
 	keep bool
@@ -184,7 +192,7 @@ func (b *upstreamBody) release(whole bool) {
 }
 
 // conn returns a live kept connection (reused), or a new one: always when fresh.
-func (t *directTransport) conn(ctx context.Context, fresh bool) (c *upstreamConn, reused bool, err error) {
+func (t *Transport) conn(ctx context.Context, fresh bool) (c *upstreamConn, reused bool, err error) {
 	for !fresh {
 		t.mu.Lock()
 		n := len(t.idle)
@@ -207,10 +215,10 @@ func (t *directTransport) conn(ctx context.Context, fresh bool) (c *upstreamConn
 	return &upstreamConn{Conn: nc, br: bufio.NewReaderSize(nc, 32<<10), bw: bufio.NewWriterSize(nc, 32<<10)}, false, nil
 }
 
-// idleAlive is alive; tests replace it to reuse a connection the Runtime API closed.
+// idleAlive is alive; tests replace it to reuse a connection the server closed.
 var idleAlive = alive
 
-// alive tells whether an idle connection can carry a request: the Runtime API has not
+// alive tells whether an idle connection can carry a request: the server has not
 // closed it, and has sent nothing unasked. One non-blocking peek at the socket.
 func alive(c *upstreamConn) bool {
 	if c.br.Buffered() > 0 {
@@ -235,7 +243,7 @@ func alive(c *upstreamConn) bool {
 }
 
 // put keeps a connection for the next request, or closes it when enough are kept.
-func (t *directTransport) put(c *upstreamConn) {
+func (t *Transport) put(c *upstreamConn) {
 	_ = c.SetDeadline(time.Time{})
 	t.mu.Lock()
 	if len(t.idle) < t.maxIdle {
@@ -249,7 +257,7 @@ func (t *directTransport) put(c *upstreamConn) {
 }
 
 // CloseIdleConnections closes the kept connections, the fallback's too.
-func (t *directTransport) CloseIdleConnections() {
+func (t *Transport) CloseIdleConnections() {
 	t.mu.Lock()
 	idle := t.idle
 	t.idle = nil

@@ -1,4 +1,4 @@
-package runtimeproxy
+package direct
 
 import (
 	"bufio"
@@ -12,7 +12,22 @@ import (
 	"time"
 )
 
-// oneShotUpstream is a Runtime API that answers one request per connection, then closes
+const (
+	waitLimit = 10 * time.Second
+	accepted  = "{\"status\":\"OK\"}\n"
+	nextURL   = "http://runtime/2018-06-01/runtime/invocation/next"
+	resultURL = "http://runtime/2018-06-01/runtime/invocation/req-1/response"
+)
+
+// client sends every request through a Transport to addr, as the proxy does.
+func client(t *testing.T, addr string) *http.Client {
+	t.Helper()
+	tr := New(addr, (&net.Dialer{Timeout: time.Second}).DialContext, http.DefaultTransport, 4, nil)
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: waitLimit}
+}
+
+// oneShotUpstream is a server that answers one request per connection, then closes
 // the connection without saying so (no Connection: close): what a Runtime API that drops
 // idle connections looks like to the proxy's next request.
 // Each connection is counted on closedc once closed.
@@ -46,10 +61,10 @@ func oneShotUpstream(t *testing.T) (addr string, closedc chan struct{}, bodies c
 	return ln.Addr().String(), closedc, bodies
 }
 
-// TestDirectClosedIdleConnection: the Runtime API closed the connection the proxy kept
-// from the last exchange; the next result must still arrive whole, on a new connection,
-// and never be written into the closed one.
-func TestDirectClosedIdleConnection(t *testing.T) {
+// TestClosedIdleConnection: the server closed the connection kept from the last exchange;
+// the next result must still arrive whole, on a new connection, and never be written into
+// the closed one.
+func TestClosedIdleConnection(t *testing.T) {
 	t.Run("seen closed", func(t *testing.T) { postThreeResults(t) })
 	// Closed between the look and the write: the result goes again, on a new connection.
 	t.Run("closed unseen", func(t *testing.T) {
@@ -61,11 +76,10 @@ func TestDirectClosedIdleConnection(t *testing.T) {
 
 func postThreeResults(t *testing.T) {
 	addr, closedc, bodies := oneShotUpstream(t)
-	_, base := startProxy(t, Config{Upstream: addr}, nil)
-	client := runtimeClient(t)
+	c := client(t, addr)
 	for i := range 3 {
 		body := strings.Repeat("x", 100+i)
-		resp, err := client.Post(base+responsePath, "application/json", strings.NewReader(body))
+		resp, err := c.Post(resultURL, "application/json", strings.NewReader(body))
 		if err != nil {
 			t.Fatalf("result %d: %v", i, err)
 		}
@@ -90,10 +104,10 @@ func postThreeResults(t *testing.T) {
 	}
 }
 
-// TestDirectHangUpDuringNext: the runtime hangs up while its /next waits for an event.
-// The proxy must end that upstream poll (the Runtime API sees the connection close) and
-// serve the next /next normally.
-func TestDirectHangUpDuringNext(t *testing.T) {
+// TestCancelledPoll: the caller gives up a /next that waits for an event (the runtime hung
+// up on the proxy). The Transport must end that poll (the server sees the connection
+// close) and serve the next /next normally.
+func TestCancelledPoll(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -127,14 +141,13 @@ func TestDirectHangUpDuringNext(t *testing.T) {
 			first = false
 		}
 	}()
-	_, base := startProxy(t, Config{Upstream: ln.Addr().String()}, nil)
-	client := runtimeClient(t)
+	c := client(t, ln.Addr().String())
 
 	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+nextPath, nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, nextURL, nil)
 	errc := make(chan error, 1)
 	go func() {
-		_, err := client.Do(req)
+		_, err := c.Do(req)
 		errc <- err
 	}()
 	select { // the poll is parked at the Runtime API
@@ -149,15 +162,15 @@ func TestDirectHangUpDuringNext(t *testing.T) {
 	select {
 	case <-closed:
 	case <-time.After(waitLimit):
-		t.Fatal("the proxy kept polling the Runtime API for a runtime that hung up")
+		t.Fatal("the Transport kept polling for a caller that gave up")
 	}
-	resp, err := client.Get(base + nextPath)
+	resp, err := c.Get(nextURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || string(got) != "{}" || resp.Header.Get(headerRequestID) != "req-2" {
+	if resp.StatusCode != http.StatusOK || string(got) != "{}" || resp.Header.Get("Lambda-Runtime-Aws-Request-Id") != "req-2" {
 		t.Fatalf("second /next: %d %q %v", resp.StatusCode, got, resp.Header)
 	}
 }
