@@ -27,8 +27,8 @@ import (
 // reads an early answer while the body is still being written.
 type Transport struct {
 	addr     string
-	dial     DialFunc
-	fallback http.RoundTripper
+	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
+	fallback *http.Transport
 	maxIdle  int
 	stream   func(*http.Request) bool
 
@@ -36,16 +36,27 @@ type Transport struct {
 	idle []*upstreamConn
 }
 
-// DialFunc opens a connection, as net.Dialer.DialContext.
-type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
-
-// New returns a Transport that sends every request to addr (host:port), keeping up to
-// maxIdle connections. fallback carries the requests it does not: bodies over BodyLimit,
-// and those of unknown length that stream tells are streams (their first bytes must go as
-// they are written, not once a buffer fills; nil: none is).
-func New(addr string, dial DialFunc, fallback http.RoundTripper, maxIdle int, stream func(*http.Request) bool) *Transport {
+// New returns a Transport to the Runtime API at addr (host:port), keeping up to maxIdle
+// connections. Its fallback, an http.Transport with the same bounds, carries the requests
+// it does not: bodies over BodyLimit, and those of unknown length that stream tells are
+// streams (their first bytes must go as they are written, not once a buffer fills; nil:
+// none is). Neither ever uses the environment's proxy settings or asks for compression.
+func New(addr string, maxIdle int, stream func(*http.Request) bool) *Transport {
 	if stream == nil {
 		stream = func(*http.Request) bool { return false }
+	}
+	dial := (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	fallback := &http.Transport{
+		Proxy:       nil, // HTTP_PROXY and friends must never apply to the Runtime API
+		DialContext: dial,
+		// No ResponseHeaderTimeout: /next is a long poll that may block for hours.
+		DisableCompression:  true, // never add Accept-Encoding
+		ForceAttemptHTTP2:   false,
+		MaxIdleConns:        maxIdle,
+		MaxIdleConnsPerHost: maxIdle,
+		IdleConnTimeout:     90 * time.Second,
+		WriteBufferSize:     32 << 10,
+		ReadBufferSize:      32 << 10,
 	}
 	return &Transport{addr: addr, dial: dial, fallback: fallback, maxIdle: maxIdle, stream: stream}
 }
@@ -265,7 +276,5 @@ func (t *Transport) CloseIdleConnections() {
 	for _, c := range idle {
 		c.Close()
 	}
-	if ci, ok := t.fallback.(interface{ CloseIdleConnections() }); ok {
-		ci.CloseIdleConnections()
-	}
+	t.fallback.CloseIdleConnections()
 }

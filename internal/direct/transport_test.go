@@ -22,7 +22,7 @@ const (
 // client sends every request through a Transport to addr, as the proxy does.
 func client(t *testing.T, addr string) *http.Client {
 	t.Helper()
-	tr := New(addr, (&net.Dialer{Timeout: time.Second}).DialContext, http.DefaultTransport, 4, nil)
+	tr := New(addr, 4, nil)
 	t.Cleanup(tr.CloseIdleConnections)
 	return &http.Client{Transport: tr, Timeout: waitLimit}
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"time"
 
@@ -42,9 +41,7 @@ func New(runtimeAPI string) *Client {
 	// settings must never apply to the sandbox's own API. Each call is made on the
 	// caller's goroutine (direct): the /next after every invocation is billed to it, and
 	// http.Transport's reader and writer goroutines would add two thread wake-ups there.
-	fallback := &http.Transport{Proxy: nil, DisableCompression: true, MaxIdleConnsPerHost: 2}
-	dial := (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	tr := direct.New(runtimeAPI, dial, fallback, 2, nil)
+	tr := direct.New(runtimeAPI, 2, nil)
 	return &Client{base: "http://" + runtimeAPI + "/" + apiVersion + "/extension/", http: &http.Client{Transport: tr}}
 }
 

@@ -107,20 +107,8 @@ func New(cfg Config, obs Observer) *Proxy {
 	if p.log == nil {
 		p.log = slog.Default()
 	}
-	dial := (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	fallback := &http.Transport{
-		Proxy:       nil, // HTTP_PROXY and friends must never apply to the Runtime API
-		DialContext: dial,
-		// No ResponseHeaderTimeout: /next is a long poll that may block for hours.
-		DisableCompression:  true, // never add Accept-Encoding
-		ForceAttemptHTTP2:   false,
-		MaxIdleConns:        64,
-		MaxIdleConnsPerHost: 64, // Managed Instances run many /next polls at once
-		IdleConnTimeout:     90 * time.Second,
-		WriteBufferSize:     32 << 10,
-		ReadBufferSize:      32 << 10,
-	}
-	p.transport = direct.New(p.upstream, dial, fallback, 64, streamed)
+	// Managed Instances run many /next polls at once.
+	p.transport = direct.New(p.upstream, 64, streamed)
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:   p.rewrite,
 		Transport: p.transport,
