@@ -30,6 +30,10 @@ func lost(stage, format string, args ...any) Verdict {
 	return Verdict{Verdict: LostPrefix + stage, LostAt: stage, Reason: fmt.Sprintf(format, args...)}
 }
 
+// NotObserved begins the reason of every verdict of a function whose runtime bypassed the
+// proxy (no exec wrapper, no steps import).
+const NotObserved = "the Runtime API was not observed"
+
 // Judge derives the verdict from what was observed. It says unknown, with what was
 // missing, rather than guess.
 func (r *Record) Judge() Verdict {
@@ -53,7 +57,7 @@ func (r *Record) judge() Verdict {
 			return v
 		}
 		if !r.Observed.RuntimeAPI {
-			return Verdict{Verdict: VerdictUnknown, Reason: "the Runtime API was not observed: on a managed runtime set AWS_LAMBDA_EXEC_WRAPPER=/opt/bodytrace-wrapper; in a Go function import github.com/bodytrace/bodytrace/steps"}
+			return Verdict{Verdict: VerdictUnknown, Reason: NotObserved + ": on a managed runtime set AWS_LAMBDA_EXEC_WRAPPER=/opt/bodytrace-wrapper; in a Go function import github.com/bodytrace/bodytrace/steps"}
 		}
 		return Verdict{Verdict: VerdictUnknown, Reason: "the runtime sent no response for this request before the record was closed"}
 	}

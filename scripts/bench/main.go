@@ -100,24 +100,12 @@ func run(out string, n counts, micro bool) error {
 	if r.Packages, err = packageSizes(root, tmp); err != nil {
 		return err
 	}
-	goExample, err := localrun.Build(tmp, "./examples/go", "go-example")
-	if err != nil {
-		return err
-	}
 	nullExt, err := localrun.Build(tmp, "./scripts/bench/nullext", "nullext")
 	if err != nil {
 		return err
 	}
-	base, err := localrun.LayerArtifacts()
+	base, observed, err := benchArtifacts(tmp)
 	if err != nil {
-		return err
-	}
-	base.GoExample = goExample
-	// Where bodytrace is attached, the Go function has the one import the README asks for
-	// (examples/go built with -tags bodytrace): without it aws-lambda-go bypasses the proxy
-	// and bodytrace would be measured without the Runtime API in the path.
-	observed := base
-	if observed.GoExample, err = localrun.Build(tmp, "./examples/go", "go-example-observed", "bodytrace"); err != nil {
 		return err
 	}
 
@@ -201,6 +189,22 @@ func run(out string, n counts, micro bool) error {
 	}
 	progress("done in %s", r.Elapsed.Round(time.Second))
 	return nil
+}
+
+// benchArtifacts returns the layer's artifacts with the Go example built into tmp twice:
+// plain, for the configurations without bodytrace, and observed, for those with it: built
+// with -tags bodytrace, the one import the README asks for, without which aws-lambda-go
+// bypasses the proxy and bodytrace would be measured without the Runtime API in the path.
+func benchArtifacts(tmp string) (plain, observed localrun.Artifacts, err error) {
+	if plain, err = localrun.LayerArtifacts(); err != nil {
+		return plain, observed, err
+	}
+	if plain.GoExample, err = localrun.Build(tmp, "./examples/go", "go-example"); err != nil {
+		return plain, observed, err
+	}
+	observed = plain
+	observed.GoExample, err = localrun.Build(tmp, "./examples/go", "go-example-observed", "bodytrace")
+	return plain, observed, err
 }
 
 // machine describes where the suite ran.

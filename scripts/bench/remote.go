@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/bodytrace/bodytrace/internal/invocation"
 	"github.com/bodytrace/bodytrace/internal/localrun"
 )
 
@@ -50,9 +51,6 @@ var remoteConfigs = []struct{ Key, Flush, Label string }{
 	{"E", "end", "bodytrace, `BODYTRACE_FLUSH=end` (every trace before the next event)"},
 	{"V", "verdict", "bodytrace, `BODYTRACE_FLUSH=verdict` (the default: lost bodies before the next event, healthy ones in the background)"},
 }
-
-// notObserved is in a summary line's reason when the runtime bypassed the proxy.
-const notObserved = "the Runtime API was not observed"
 
 // remoteDelay reads BENCH_REMOTE_DELAY (a Go duration), 30 ms by default.
 func remoteDelay() (time.Duration, error) {
@@ -170,10 +168,10 @@ func remoteRun(ctx context.Context, tools localrun.Tools, plain, observed localr
 		l.Stop() // the last REPORT is written once the extensions are done with the invoke
 		delete(lambdas, c.Key)
 		log := l.Log.String()[marks[c.Key]:]
-		if strings.Contains(log, notObserved) {
+		if strings.Contains(log, invocation.NotObserved) {
 			// bodytrace running beside the Runtime API instead of in its path costs less
 			// and observes nothing: figures from it would flatter.
-			return nil, fmt.Errorf("%s %s: bodytrace did not observe the Runtime API (%q in its summary lines)", c.Key, fn.Runtime, notObserved)
+			return nil, fmt.Errorf("%s %s: bodytrace did not observe the Runtime API (%q in its summary lines)", c.Key, fn.Runtime, invocation.NotObserved)
 		}
 		rows[c.Key].Duration, rows[c.Key].Billed = reports(log)
 		if len(rows[c.Key].Billed) < ld.N*9/10 {
@@ -400,15 +398,8 @@ func runRemoteOnly(out string, n counts) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	art, err := localrun.LayerArtifacts()
+	art, observed, err := benchArtifacts(tmp)
 	if err != nil {
-		return err
-	}
-	if art.GoExample, err = localrun.Build(tmp, "./examples/go", "go-example"); err != nil {
-		return err
-	}
-	observed := art
-	if observed.GoExample, err = localrun.Build(tmp, "./examples/go", "go-example-observed", "bodytrace"); err != nil {
 		return err
 	}
 	jaeger, err := localrun.StartJaeger(tools.Jaeger, false)
