@@ -36,6 +36,10 @@ type remoteRow struct {
 // lambdaModel are the configurations also measured in Managed Instances mode.
 var lambdaModel = map[string]bool{"A": true, "V": true}
 
+// relayKey is the Go function behind a bare TCP relay, measured in Managed Instances mode
+// only: the floor for any Runtime API proxy on this machine.
+const relayKey = "R"
+
 // remoteResult is what the remote phase measured: runtime → configuration key → row.
 type remoteResult struct {
 	Delay  time.Duration
@@ -81,7 +85,7 @@ func remotePhase(ctx context.Context, tools localrun.Tools, plain, observed loca
 	res := &remoteResult{Delay: delay, N: n, Rows: map[string]map[string]*remoteRow{}}
 	ld := load{Name: "1 KB", Bytes: 1024, N: n}
 	for _, fn := range []localrun.Function{{Runtime: "node", Handler: "index.handler"}, {Runtime: "go", Handler: "buffered"}} {
-		progress("remote backend (%v away): %d × %s %s per configuration (A, S, E, V)", delay, n, ld.Name, fn.Runtime)
+		progress("remote backend (%v away): %d × %s %s per configuration (A, S, E, V%s)", delay, n, ld.Name, fn.Runtime, map[string]string{"go": "; R, the bare relay"}[fn.Runtime])
 		rows, err := remoteRun(ctx, tools, plain, observed, fn, remote, ld)
 		if err != nil {
 			return nil, fmt.Errorf("remote %s: %w", fn.Runtime, err)
@@ -124,10 +128,43 @@ func remoteRun(ctx context.Context, tools localrun.Tools, plain, observed localr
 		marks[c.Key] = -1
 		if lambdaModel[c.Key] {
 			f.ManagedInstances = true
-			if lambdas[c.Key+"/mi"], err = localrun.Launch(tools, art, f, env...); err != nil {
+			mi, err := localrun.Launch(tools, art, f, env...)
+			if err != nil {
 				return nil, fmt.Errorf("%s in Managed Instances mode: %w", c.Key, err)
 			}
+			lambdas[c.Key+"/mi"] = mi
 		}
+	}
+	if fn.Runtime == "go" {
+		// R: the plain function behind a bare TCP relay, no extension (scripts/bench/relay):
+		// what one more process in the Runtime API's path costs here before any parsing.
+		// In Managed Instances mode the runtime runs as another user: the function it starts
+		// must sit in a folder that user can read, not in the bench's private one.
+		dir, err := os.MkdirTemp("", "bodytrace-relay-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		relay, err := localrun.Build(dir, "./scripts/bench/relay", "relay")
+		if err != nil {
+			return nil, err
+		}
+		function, err := localrun.Build(dir, "./examples/go", "function") // the plain build, as A's
+		if err != nil {
+			return nil, err
+		}
+		if err := os.Chmod(dir, 0o755); err != nil {
+			return nil, err
+		}
+		art := plain
+		art.GoExample = relay
+		f := fn
+		f.NoExtension, f.ManagedInstances = true, true
+		l, err := localrun.Launch(tools, art, f, "RELAY_FUNCTION="+function)
+		if err != nil {
+			return nil, fmt.Errorf("%s in Managed Instances mode: %w", relayKey, err)
+		}
+		lambdas[relayKey+"/mi"] = l
 	}
 	for key, l := range lambdas {
 		for range warmup {
@@ -147,6 +184,10 @@ func remoteRun(ctx context.Context, tools localrun.Tools, plain, observed localr
 		if lambdaModel[c.Key] {
 			order = append(order, c.Key+"/mi")
 		}
+	}
+	if _, ok := lambdas[relayKey+"/mi"]; ok {
+		rows[relayKey] = &remoteRow{}
+		order = append(order, relayKey+"/mi")
 	}
 	for i := range ld.N {
 		for j := range order {
@@ -328,6 +369,9 @@ type remoteTarget struct {
 	BilledOK                           bool
 	ClientLimit, Client, ClientClassic string // Managed Instances mode (as on Lambda); classic mode
 	ClientOK                           bool
+	// Floor is R's client latency added in Managed Instances mode: a bare TCP relay where
+	// the proxy sits (Go only); "" when not measured.
+	Floor string
 }
 
 type freezeView struct {
@@ -367,13 +411,17 @@ func (rr *remoteResult) view() *remoteView {
 		avg := mean(vr.Duration) - mean(a.Duration)
 		lv, lmv, lma := durations(vr.Latency), durations(vr.Lambda), durations(a.Lambda)
 		client := lmv.median() - lma.median()
+		floor := ""
+		if r := rows[relayKey]; r != nil && len(r.Lambda) > 0 && len(lma) > 0 {
+			floor = signed(durations(r.Lambda).median()-lma.median(), "")
+		}
 		v.Targets = append(v.Targets, remoteTarget{Runtime: rt,
 			BilledMedianLimit: fmt.Sprintf("%.0f", remoteBilledMedianMs), BilledMeanLimit: fmt.Sprintf("%.0f", remoteBilledMeanMs),
 			Median: signed(med, ""), Mean: signed(avg, ""), Billed: signed(mean(vr.Billed)-mean(a.Billed), ""),
 			EndMedian:   signed(rows["E"].Duration.median()-a.Duration.median(), ""),
 			BilledOK:    med < remoteBilledMedianMs && avg < remoteBilledMeanMs,
 			ClientLimit: fmt.Sprintf("%.1f", remoteClientMs), Client: signed(client, ""), ClientClassic: signed(lv.median()-la.median(), ""),
-			ClientOK: len(lmv) > 0 && len(lma) > 0 && client < remoteClientMs})
+			ClientOK: len(lmv) > 0 && len(lma) > 0 && client < remoteClientMs, Floor: floor})
 	}
 	if f := rr.Freeze; f != nil {
 		v.Freeze = &freezeView{freezeResult: f, OK: f.LostMissing == 0}

@@ -120,6 +120,9 @@ func fakeRemote(freeze, warnings bool) *remoteResult {
 				rows[c.Key].Lambda = durs(lat/2+0.05*float64(ci), 0.013, rr.N)
 			}
 		}
+		if rt == "go" {
+			rows[relayKey] = &remoteRow{Lambda: durs(0.7+0.08, 0.013, rr.N)}
+		}
 		rr.Rows[rt] = rows
 	}
 	if freeze {
