@@ -135,6 +135,11 @@ func (t *Transport) try(ctx context.Context, req *http.Request, body []byte, fre
 	if rerr != nil {
 		stop()
 		c.Close()
+		if cerr := ctx.Err(); cerr != nil {
+			// The deadline set when the caller hung up ended the exchange: say that, as
+			// http.Transport does, not "i/o timeout" (the Runtime API did nothing wrong).
+			return nil, false, fmt.Errorf("%w (%v)", cerr, rerr)
+		}
 		if werr != nil {
 			return nil, reused, werr
 		}
@@ -143,7 +148,7 @@ func (t *Transport) try(ctx context.Context, req *http.Request, body []byte, fre
 	// An answer that came while the request was still being written (the write then
 	// failed) is the server's last word on this connection.
 	keep := werr == nil && !res.Close && !req.Close
-	res.Body = &upstreamBody{ReadCloser: res.Body, t: t, c: c, stop: stop, keep: keep}
+	res.Body = &upstreamBody{ReadCloser: res.Body, ctx: ctx, t: t, c: c, stop: stop, keep: keep}
 	return res, false, nil
 }
 
@@ -164,6 +169,7 @@ func readAnswer(br *bufio.Reader, req *http.Request) (*http.Response, error) {
 // upstreamBody gives the connection back once its answer is read to the end.
 type upstreamBody struct {
 	io.ReadCloser
+	ctx  context.Context
 	t    *Transport
 	c    *upstreamConn
 	stop func() bool
@@ -178,6 +184,10 @@ func (b *upstreamBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if err != nil {
 		b.release(err == io.EOF)
+		if cerr := b.ctx.Err(); err != io.EOF && cerr != nil {
+			// Cut short because the caller hung up: the error ReverseProxy knows not to log.
+			err = cerr
+		}
 	}
 	return n, err
 }

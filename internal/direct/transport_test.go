@@ -156,8 +156,10 @@ func TestCancelledPoll(t *testing.T) {
 		t.Fatal("the /next never reached the Runtime API")
 	}
 	cancel()
-	if err := <-errc; err == nil {
-		t.Fatal("the cancelled /next got an answer")
+	// As http.Transport does: the caller hanging up is not a Runtime API failure, and the
+	// proxy logs only the latter.
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the cancelled /next ended with %v, want context.Canceled", err)
 	}
 	select {
 	case <-closed:
@@ -172,5 +174,56 @@ func TestCancelledPoll(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || string(got) != "{}" || resp.Header.Get("Lambda-Runtime-Aws-Request-Id") != "req-2" {
 		t.Fatalf("second /next: %d %q %v", resp.StatusCode, got, resp.Header)
+	}
+}
+
+// TestCancelledBody: an answer cut short because the caller hung up ends with
+// context.Canceled, which ReverseProxy does not log as a read error; the Runtime API did
+// nothing wrong.
+func TestCancelledBody(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		br := bufio.NewReader(c)
+		if _, err := http.ReadRequest(br); err != nil {
+			return
+		}
+		// Half the event, then nothing more until the proxy gives up.
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{\"a\":")
+		_, _ = br.ReadByte()
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, nextURL, nil)
+	res, err := New(ln.Addr().String(), 1, nil).RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	buf := make([]byte, 5)
+	if _, err := io.ReadFull(res.Body, buf); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := res.Body.Read(buf)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != context.Canceled {
+			t.Fatalf("the cut-short body ended with %v, want context.Canceled itself", err)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("the body read went on after the caller hung up")
 	}
 }

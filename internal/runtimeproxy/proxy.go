@@ -304,7 +304,9 @@ func (p *Proxy) observe(ex *exchange, w *exactWriter, r *http.Request, aborted b
 			n.Err = errors.New("forward event to runtime: connection aborted")
 		}
 		p.bytes.Add(uint64(n.Size))
-		if n.Err != nil {
+		// A poll the runtime gave up before any event came (it exited, or the environment
+		// is shutting down) is not a failed exchange.
+		if n.Err != nil && !(n.Header == nil && errors.Is(n.Err, context.Canceled)) {
 			p.errs.Add(1)
 		}
 		if p.obs != nil {

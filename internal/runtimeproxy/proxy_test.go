@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/bodytrace/bodytrace/internal/direct"
+	"github.com/bodytrace/bodytrace/internal/localrun"
 )
 
 const (
@@ -951,5 +953,49 @@ func TestCutEvent(t *testing.T) {
 func TestNotSeenBeforeNext(t *testing.T) {
 	if New(Config{Logger: quietLogger()}, nil).Seen() {
 		t.Error("Seen before any /next")
+	}
+}
+
+// TestRuntimeHangsUpOnNext: a runtime that gives up its /next before any event (it exited,
+// or the environment is shutting down) is neither a Runtime API failure in the log nor a
+// failed exchange in the counts: every environment ends this way.
+func TestRuntimeHangsUpOnNext(t *testing.T) {
+	arrived := make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(arrived)
+		<-r.Context().Done()
+	}))
+	defer up.Close()
+	logs := &localrun.Log{} // goroutine-safe
+	rec := newRecorder()
+	p, base := startProxy(t, Config{Upstream: up.Listener.Addr().String(), Logger: slog.New(slog.NewTextHandler(logs, nil))}, rec)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+nextPath, nil)
+	errc := make(chan error, 1)
+	go func() {
+		resp, err := runtimeClient(t).Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		errc <- err
+	}()
+	select {
+	case <-arrived:
+	case <-time.After(waitLimit):
+		t.Fatal("the /next never reached the Runtime API")
+	}
+	cancel()
+	if err := <-errc; err == nil {
+		t.Error("the abandoned /next got an answer")
+	}
+	if n := rec.next(t); !errors.Is(n.Err, context.Canceled) || n.Header != nil {
+		t.Errorf("Next: err %v, header %v; want the runtime's cancellation and no event", n.Err, n.Header)
+	}
+	if s := p.Stats(); s.Errors != 0 || s.Nexts != 1 {
+		t.Errorf("Stats %+v, want 1 /next and no failed exchange", s)
+	}
+	if got := logs.String(); strings.Contains(got, "level=WARN") {
+		t.Errorf("logged a warning for a runtime that hung up: %s", got)
 	}
 }
