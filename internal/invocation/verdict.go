@@ -82,7 +82,7 @@ func (r *Record) judge() Verdict {
 		return lost("platform", "Lambda refused the %d-byte response: buffered responses are limited to 6 MB (use response streaming)", resp.WireBytes)
 	}
 	if resp.ErrorType != "" {
-		return lost("streaming", "the stream ended with error %s after %d bytes", resp.ErrorType, resp.WireBytes)
+		return lost("streaming", "the stream ended with an error (%s) after %d bytes on the wire", resp.ErrorType, resp.WireBytes)
 	}
 	if resp.RuntimeGone {
 		return lost("platform", "the runtime process ended right after its %d-byte stream (it hung up instead of asking for its next event): the invocation failed, so the caller most likely got an error", resp.BodyBytes)
